@@ -84,8 +84,8 @@ pub fn requires_replace(block: &Block, prior: &Value, planned: &Value) -> Vec<At
         .filter(|a| {
             let (p, n) = (prior.attr(&a.name), planned.attr(&a.name));
             // An optional+computed attribute left unset keeps whatever the provider chose.
-            !(a.presence == Presence::OptionalComputed && n.is_unknown())
-                && !semantically_equal(p, n)
+            let left_to_provider = a.presence == Presence::OptionalComputed && n.is_unknown();
+            !left_to_provider && !semantically_equal(p, n)
         })
         .map(|a| AttributePath::root(&a.name))
         .collect()
