@@ -1,0 +1,14 @@
+//! `terraform-provider-strata`: the Strata provider's resources on AWS.
+//!
+//! Start at [`provider`] (the `provider "strata"` block and what configuring it
+//! builds), then [`resources`] (one file per Terraform resource type: schema and the
+//! mapping to an engine). The engines do the AWS work with plain Rust types:
+//! [`vpc`] for `strata_vpc`, over the clients in [`aws`]. The Terraform protocol
+//! itself lives in the `strata-framework` crate.
+
+pub mod aws;
+pub mod docs;
+pub mod provider;
+pub mod resources;
+pub mod values;
+pub mod vpc;
