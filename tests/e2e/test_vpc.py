@@ -272,3 +272,31 @@ def test_example_network_applies(tf, moto, ec2):
     assert outputs["public_subnet_cidrs"] == public
     assert len(outputs["nat_public_ips"]) == 3
     assert [v["CidrBlock"] for v in ec2.vpcs()] == [CIDR]
+
+
+def test_failed_create_keeps_what_it_made_so_destroy_removes_it(tf, moto, ec2):
+    # moto refuses subnets in a zone that does not exist, so the create fails half-way
+    # through, after the VPC, internet gateway and the first zone's objects exist.
+    azs = ["us-west-2a", "us-west-2z"]
+    private = {"us-west-2a": "10.0.0.0/20", "us-west-2z": "10.0.16.0/20"}
+    public = {"us-west-2a": "10.0.128.0/20", "us-west-2z": "10.0.144.0/20"}
+    tf.write(
+        network_config(moto.url, azs=azs, private_subnet_cidrs=private, public_subnet_cidrs=public)
+    )
+    tf.init()
+    failed = tf.run("apply", "-auto-approve", "-input=false", "-no-color", ok=(1,))
+    assert "Failed to create the network" in failed.stderr, failed.stderr
+
+    # Everything AWS made is in the state (tainted), not orphaned.
+    state = tf.show_json()["values"]["root_module"]["resources"]
+    assert [r["address"] for r in state] == [VPC]
+    recorded = state[0]["values"]
+    made = ec2.vpcs()
+    assert [v["VpcId"] for v in made] == [recorded["id"]]
+    assert recorded["internet_gateway_id"], "the internet gateway made before the failure is recorded"
+    # The next plan replaces the half-made (tainted) network rather than adopting it.
+    assert tf.plan().code == 2
+    assert tf.planned_actions() == {VPC: ["delete", "create"]}
+
+    tf.destroy()
+    assert_nothing_in_moto(ec2)

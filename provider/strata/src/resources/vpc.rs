@@ -2,6 +2,7 @@
 //! the mapping between Terraform values and the network engine's types.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::str::FromStr;
 
 use async_trait::async_trait;
@@ -227,7 +228,7 @@ impl Resource<ProviderData> for VpcResource {
         let ec2 = ctx.data.aws.ec2(region.as_deref());
         let timeouts = timeouts(&req.planned_state);
         let mut state = NetworkState::default();
-        let result = vpc::create(&ec2, &spec, &mut state, &timeouts).await;
+        let result = interruptible(ctx, vpc::create(&ec2, &spec, &mut state, &timeouts)).await;
         if state.vpc_id.is_none() {
             // Nothing was made, so there is nothing for Terraform to remember.
             resp.new_state = Value::Null;
@@ -337,7 +338,8 @@ impl Resource<ProviderData> for VpcResource {
             .aws
             .ec2(opt_str(req.planned_state.attr("region")).as_deref());
         let mut state = state_from(&req.prior_state);
-        let result = vpc::update(&ec2, &old, &new, &mut state, &timeouts(&req.planned_state)).await;
+        let t = timeouts(&req.planned_state);
+        let result = interruptible(ctx, vpc::update(&ec2, &old, &new, &mut state, &t)).await;
         write_ids(&mut resp.new_state, &state);
         if let Err(e) = result {
             resp.diags
@@ -356,7 +358,8 @@ impl Resource<ProviderData> for VpcResource {
             .aws
             .ec2(opt_str(req.prior_state.attr("region")).as_deref());
         let state = state_from(&req.prior_state);
-        if let Err(e) = vpc::delete(&ec2, &state, &timeouts(&req.prior_state)).await {
+        let t = timeouts(&req.prior_state);
+        if let Err(e) = interruptible(ctx, vpc::delete(&ec2, &state, &t)).await {
             resp.diags
                 .error("Failed to delete the network", e.to_string());
         }
@@ -384,6 +387,18 @@ impl Resource<ProviderData> for VpcResource {
         // Imported networks use the default NAT layout unless read says otherwise.
         set(&mut state, "nat_gateway_mode", Value::from("one_per_az"));
         resp.state = state;
+    }
+}
+
+/// Runs `work` until it ends or Terraform asks the provider to stop (Ctrl-C). Stopping
+/// drops the work between AWS calls; the IDs recorded so far are still saved.
+async fn interruptible<T>(
+    ctx: &Context<ProviderData>,
+    work: impl Future<Output = Result<T, vpc::VpcError>>,
+) -> Result<T, String> {
+    tokio::select! {
+        result = work => result.map_err(|e| e.to_string()),
+        () = ctx.stop.stopped() => Err("interrupted: Terraform asked the provider to stop".into()),
     }
 }
 
