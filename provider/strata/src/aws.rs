@@ -129,9 +129,12 @@ pub struct AwsClients {
     default_region: String,
     endpoints: Endpoints,
     default_tags: BTreeMap<String, String>,
-    // Per-region EC2 clients: a client owns its connection pool and credential cache,
+    // Per-region clients: a client owns its connection pool and credential cache,
     // so resources in the same region should share one instead of building their own.
     ec2: Mutex<HashMap<String, aws_sdk_ec2::Client>>,
+    eks: Mutex<HashMap<String, aws_sdk_eks::Client>>,
+    // IAM is global: one client.
+    iam: std::sync::OnceLock<aws_sdk_iam::Client>,
 }
 
 impl AwsClients {
@@ -170,6 +173,8 @@ impl AwsClients {
             endpoints: settings.endpoints,
             default_tags: settings.default_tags,
             ec2: Mutex::new(HashMap::new()),
+            eks: Mutex::new(HashMap::new()),
+            iam: std::sync::OnceLock::new(),
         })
     }
 
@@ -188,20 +193,52 @@ impl AwsClients {
     /// An EC2 client for `region` (the default region when `None`), cached per region,
     /// with the `endpoints.ec2` override applied.
     pub fn ec2(&self, region: Option<&str>) -> aws_sdk_ec2::Client {
+        self.cached(&self.ec2, region, |region| {
+            let mut conf = aws_sdk_ec2::config::Builder::from(&self.sdk_config).region(region);
+            if let Some(url) = &self.endpoints.ec2 {
+                conf = conf.endpoint_url(url);
+            }
+            aws_sdk_ec2::Client::from_conf(conf.build())
+        })
+    }
+
+    /// An EKS client for `region`, cached per region, with `endpoints.eks` applied.
+    pub fn eks(&self, region: Option<&str>) -> aws_sdk_eks::Client {
+        self.cached(&self.eks, region, |region| {
+            let mut conf = aws_sdk_eks::config::Builder::from(&self.sdk_config).region(region);
+            if let Some(url) = &self.endpoints.eks {
+                conf = conf.endpoint_url(url);
+            }
+            aws_sdk_eks::Client::from_conf(conf.build())
+        })
+    }
+
+    /// The IAM client (IAM is global), with `endpoints.iam` applied.
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        self.iam
+            .get_or_init(|| {
+                let mut conf = aws_sdk_iam::config::Builder::from(&self.sdk_config);
+                if let Some(url) = &self.endpoints.iam {
+                    conf = conf.endpoint_url(url);
+                }
+                aws_sdk_iam::Client::from_conf(conf.build())
+            })
+            .clone()
+    }
+
+    fn cached<C: Clone>(
+        &self,
+        cache: &Mutex<HashMap<String, C>>,
+        region: Option<&str>,
+        build: impl FnOnce(Region) -> C,
+    ) -> C {
         let region = self.region(region).to_owned();
         // A poisoned lock only means another thread panicked while inserting a clone;
         // the map itself is still consistent.
-        let mut cache = self.ec2.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
         cache
             .entry(region)
-            .or_insert_with_key(|region| {
-                let mut conf = aws_sdk_ec2::config::Builder::from(&self.sdk_config)
-                    .region(Region::new(region.clone()));
-                if let Some(url) = &self.endpoints.ec2 {
-                    conf = conf.endpoint_url(url);
-                }
-                aws_sdk_ec2::Client::from_conf(conf.build())
-            })
+            .or_insert_with_key(|region| build(Region::new(region.clone())))
             .clone()
     }
 
