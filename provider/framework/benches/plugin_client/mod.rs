@@ -3,9 +3,10 @@
 //! does, so the figures are comparable between our provider and a Go peer.
 //!
 //! Same approach as `tests/plugin_host.rs` (P-521 self-signed CA:TRUE client
-//! certificate, the handshake's certificate as the only root for `localhost`,
-//! ALPN `h2`, rustls on aws-lc-rs), but it also speaks to providers that listen
-//! on a Unix socket, which is what go-plugin does on Linux.
+//! certificate, rustls on aws-lc-rs, ALPN `h2`), with two differences a Go
+//! peer needs: the server certificate is pinned rather than verified by webpki
+//! (see [`PinnedServerCert`]), and providers listening on a Unix socket, which
+//! is what go-plugin does on Linux, are reached there.
 
 use std::io;
 use std::net::SocketAddr;
@@ -18,7 +19,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use hyper_util::rt::TokioIo;
 use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
 use strata_framework::plugin_host::{MAGIC_COOKIE_KEY, MAGIC_COOKIE_VALUE};
 use strata_proto::plugin::Empty;
 use strata_proto::plugin::grpc_controller_client::GrpcControllerClient;
@@ -178,14 +182,17 @@ impl Plugin {
             Ok(Ok(n)) if n > 0 && line.ends_with('\n') => {}
             Ok(Ok(_)) => {
                 let status = child.wait().await?;
-                return Err(
-                    format!("{} exited ({status}) before its handshake", binary.display()).into(),
-                );
+                return Err(format!(
+                    "{} exited ({status}) before its handshake",
+                    binary.display()
+                )
+                .into());
             }
             Ok(Err(e)) => return Err(e.into()),
             Err(_) => {
-                return Err(format!("{}: no handshake within {STEP_TIMEOUT:?}", binary.display())
-                    .into());
+                return Err(
+                    format!("{}: no handshake within {STEP_TIMEOUT:?}", binary.display()).into(),
+                );
             }
         }
         let handshake = Handshake::parse(&line)?;
@@ -221,13 +228,22 @@ impl Plugin {
                 let (tls, addr) = (tls.clone(), addr.clone());
                 async move {
                     let stream: Box<dyn Io> = match addr {
-                        PluginAddr::Tcp(addr) => Box::new(TcpStream::connect(addr).await?),
+                        PluginAddr::Tcp(addr) => {
+                            let tcp = TcpStream::connect(addr).await?;
+                            // Go's net package (Terraform) sets TCP_NODELAY on
+                            // every TCP connection; without it, Nagle plus the
+                            // server's delayed ACK adds ~40 ms to RPCs whose
+                            // request spans more than one write.
+                            tcp.set_nodelay(true)?;
+                            Box::new(tcp)
+                        }
                         PluginAddr::Unix(path) => Box::new(UnixStream::connect(path).await?),
                     };
                     let stream: Box<dyn Io> = match tls {
                         None => stream,
                         Some(tls) => {
-                            let server = ServerName::try_from("localhost").map_err(io::Error::other)?;
+                            let server =
+                                ServerName::try_from("localhost").map_err(io::Error::other)?;
                             let stream = tls.connect(server, stream).await?;
                             if stream.get_ref().1.alpn_protocol() != Some(b"h2") {
                                 return Err(io::Error::other("server did not negotiate ALPN h2"));
@@ -277,26 +293,94 @@ trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 /// TLS 1.2+ on aws-lc-rs (ring cannot sign with Terraform's P-521 key), the
-/// handshake's certificate as the only root, ALPN h2 (Terraform fails
-/// without it), and `identity` as the client certificate.
+/// handshake's certificate pinned, ALPN h2 (Terraform fails without it), and
+/// `identity` as the client certificate.
 fn tls_connector(handshake: &Handshake, identity: &ClientIdentity) -> Result<TlsConnector> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(
-        handshake
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let pinned = PinnedServerCert {
+        cert: handshake
             .server_cert
             .clone()
             .ok_or("the plugin serves no TLS")?,
-    )?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        provider: Arc::clone(&provider),
+    };
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
-        .with_root_certificates(roots)
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(pinned))
         .with_client_auth_cert(
             vec![identity.cert.clone()],
             PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(identity.key.clone())),
         )?;
     config.alpn_protocols = vec![b"h2".to_vec()];
     Ok(TlsConnector::from(Arc::new(config)))
+}
+
+/// Accepts exactly the certificate from the handshake line, and checks the
+/// handshake signature against it.
+///
+/// Not webpki's verifier: go-plugin's server certificate is self-signed with
+/// CA:TRUE, which webpki refuses as an end entity ("CaUsedAsEndEntity"), while
+/// Go's crypto/tls (Terraform) accepts it because it is its own root. Pinning
+/// the DER is what that root pool amounts to, and it works for our certificate
+/// too, so both providers go through the same client code.
+#[derive(Debug)]
+struct PinnedServerCert {
+    cert: CertificateDer<'static>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for PinnedServerCert {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if intermediates.is_empty() && end_entity.as_ref() == self.cert.as_ref() {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 /// Resident set size now and at its peak (`VmRSS`, `VmHWM`), in KiB.

@@ -5,97 +5,8 @@
 //! next call yet (`Invalid*.NotFound`), and one just deleted may still hold a dependency
 //! (`DependencyViolation`). Those are retried here, bounded by the operation's timeout.
 
-use std::time::Duration;
-
-use tokio::time::Instant;
-
 use crate::vpc::VpcError;
-
-/// How long a `NotFound` for an object we just created is blamed on eventual
-/// consistency before it is believed.
-pub(super) const CONSISTENCY_WINDOW: Duration = Duration::from_secs(120);
-
-/// The end of an operation's time budget.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Deadline {
-    end: Instant,
-    budget: Duration,
-}
-
-impl Deadline {
-    pub(super) fn after(budget: Duration) -> Self {
-        Self {
-            end: Instant::now() + budget,
-            budget,
-        }
-    }
-
-    pub(super) fn end(&self) -> Instant {
-        self.end
-    }
-
-    /// The earlier of the deadline and `window` from now.
-    pub(super) fn within(&self, window: Duration) -> Instant {
-        self.end.min(Instant::now() + window)
-    }
-
-    pub(super) fn timeout(&self, what: impl Into<String>) -> VpcError {
-        VpcError::Timeout {
-            what: what.into(),
-            waited: self.budget,
-        }
-    }
-}
-
-/// Exponential backoff: `first`, then ×1.5 per step, capped at `max`. No jitter: the
-/// engine's waits are few and sequential, the SDK jitters the request retries.
-#[derive(Debug, Clone)]
-pub(super) struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    pub(super) fn new(first: Duration, max: Duration) -> Self {
-        Self { next: first, max }
-    }
-
-    pub(super) fn step(&mut self) -> Duration {
-        let current = self.next;
-        self.next = (current * 3 / 2).min(self.max);
-        current
-    }
-}
-
-/// Runs `op` until it succeeds, fails with an error `retryable` rejects, or the next
-/// pause would end after `until`; then returns the last error (more useful to a person
-/// than "timed out").
-///
-/// `op` is a closure returning a future (not an async closure) so the futures built on
-/// top stay `Send`, which the provider's gRPC handlers require.
-pub(super) async fn retry<T, F>(
-    until: Instant,
-    retryable: impl Fn(&VpcError) -> bool,
-    mut op: impl FnMut() -> F,
-) -> Result<T, VpcError>
-where
-    F: std::future::Future<Output = Result<T, VpcError>>,
-{
-    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(10));
-    loop {
-        match op().await {
-            Err(e) if retryable(&e) => {
-                let pause = backoff.step();
-                if Instant::now() + pause > until {
-                    return Err(e);
-                }
-                tracing::info!(error = %e, ?pause, "retrying (eventual consistency)");
-                tokio::time::sleep(pause).await;
-            }
-            done => return done,
-        }
-    }
-}
+pub(super) use crate::wait::{Backoff, CONSISTENCY_WINDOW, Deadline, retry};
 
 /// The object may just not be visible yet.
 pub(super) fn not_found(e: &VpcError) -> bool {
@@ -109,6 +20,8 @@ pub(super) fn dependency_violation(e: &VpcError) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use std::cell::Cell;
 
@@ -120,13 +33,6 @@ mod tests {
             message: "m".into(),
             source: "m".into(),
         }
-    }
-
-    #[test]
-    fn backoff_grows_to_its_cap() {
-        let mut b = Backoff::new(Duration::from_secs(2), Duration::from_secs(5));
-        let steps: Vec<_> = (0..4).map(|_| b.step().as_millis()).collect();
-        assert_eq!(steps, [2000, 3000, 4500, 5000]);
     }
 
     #[tokio::test(start_paused = true)]
