@@ -220,6 +220,13 @@ impl Value {
         }
     }
 
+    /// Sets the attribute `name` of an object; does nothing on other values.
+    pub fn set(&mut self, name: &str, v: Value) {
+        if let Some(slot) = self.attr_mut(name) {
+            *slot = v;
+        }
+    }
+
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::String(s) => Some(s),

@@ -312,3 +312,43 @@ fn check_endpoint(service: &'static str, url: &str) -> Result<(), AwsError> {
 
 #[cfg(test)]
 mod tests;
+
+/// What every engine keeps of a failed SDK call: the AWS error code (which the retry
+/// rules look at), a message for a person, and the error itself as the source.
+pub struct SdkFailure {
+    pub code: Option<String>,
+    pub message: String,
+    pub source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// Splits an SDK error into its [`SdkFailure`] parts.
+pub fn sdk_failure<E, R>(err: aws_smithy_runtime_api::client::result::SdkError<E, R>) -> SdkFailure
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    use aws_smithy_types::error::display::DisplayErrorContext;
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+    SdkFailure {
+        code: err.code().map(str::to_owned),
+        message: match err.message() {
+            Some(message) => message.to_owned(),
+            // Transport errors and unparsable responses carry no AWS message: the
+            // error chain is the most useful thing to show.
+            None => DisplayErrorContext(&err).to_string(),
+        },
+        source: Box::new(err),
+    }
+}
+
+/// `Code: message`, or the message alone when AWS gave no code.
+pub fn code_and_message(code: Option<&str>, message: &str) -> String {
+    match code {
+        Some(code) => format!("{code}: {message}"),
+        None => message.to_owned(),
+    }
+}

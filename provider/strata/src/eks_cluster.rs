@@ -15,6 +15,7 @@
 //! half-way the caller saves that state and a later destroy removes the role too.
 //! [`delete`] tolerates a cluster or role that is already gone.
 
+use crate::aws::code_and_message;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -124,13 +125,6 @@ impl EksClusterError {
     /// Whether EKS says the cluster does not exist.
     pub fn is_not_found(&self) -> bool {
         self.code() == Some("ResourceNotFoundException")
-    }
-}
-
-fn code_and_message(code: Option<&str>, message: &str) -> String {
-    match code {
-        Some(code) => format!("{code}: {message}"),
-        None => message.to_owned(),
     }
 }
 

@@ -15,6 +15,7 @@
 //! consistency (a role just created, a node group just created or just updated) is
 //! retried within it.
 
+use crate::aws::code_and_message;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -116,13 +117,6 @@ impl NodeGroupError {
     /// Whether EKS says the node group (or its cluster) does not exist.
     pub fn is_not_found(&self) -> bool {
         self.code() == Some("ResourceNotFoundException")
-    }
-}
-
-fn code_and_message(code: Option<&str>, message: &str) -> String {
-    match code {
-        Some(code) => format!("{code}: {message}"),
-        None => message.to_owned(),
     }
 }
 

@@ -15,11 +15,12 @@
 //! * [`service_role_exists`] tells a resource's read whether a role it created is still
 //!   there (so a resource whose main object vanished can keep its role in state).
 
+use crate::aws::{SdkFailure, sdk_failure};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_iam::Client;
-use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::Tag;
 use tokio::time::Instant;
 
@@ -120,15 +121,19 @@ where
 {
     let operation = operation.into();
     let role = role.to_owned();
-    move |err| IamRoleError::Aws {
-        operation,
-        role,
-        code: err.code().map(str::to_owned),
-        message: err
-            .message()
-            .map(str::to_owned)
-            .unwrap_or_else(|| DisplayErrorContext(&err).to_string()),
-        source: Box::new(err),
+    move |err| {
+        let SdkFailure {
+            code,
+            message,
+            source,
+        } = sdk_failure(err);
+        IamRoleError::Aws {
+            operation,
+            role,
+            code,
+            message,
+            source,
+        }
     }
 }
 

@@ -22,6 +22,7 @@
 //! for the other account to accept it, and manages the requester side only (accepter
 //! route tables are refused before anything is created).
 
+use crate::aws::code_and_message;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
@@ -222,13 +223,6 @@ impl PeeringError {
             PeeringError::RouteConflict { side, .. } => Some(side.route_tables_attribute()),
             _ => None,
         }
-    }
-}
-
-fn code_and_message(code: Option<&str>, message: &str) -> String {
-    match code {
-        Some(code) => format!("{code}: {message}"),
-        None => message.to_owned(),
     }
 }
 

@@ -11,6 +11,18 @@ pub mod eks_node_group;
 pub mod vpc;
 pub mod vpc_peering;
 
+/// Runs `work` until it ends or Terraform asks the provider to stop (Ctrl-C). Stopping
+/// drops the work between AWS calls; the IDs recorded so far are still saved.
+pub(crate) async fn interruptible<T, E: std::fmt::Display>(
+    ctx: &strata_framework::Context<ProviderData>,
+    work: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, String> {
+    tokio::select! {
+        result = work => result.map_err(|e| e.to_string()),
+        () = ctx.stop.stopped() => Err("interrupted: Terraform asked the provider to stop".into()),
+    }
+}
+
 /// Every resource type the provider serves.
 pub fn all() -> Vec<Arc<dyn Resource<ProviderData>>> {
     vec![

@@ -20,6 +20,7 @@
 //! and nothing the engine created is ever lost; [`delete`] tolerates objects that are
 //! already gone.
 
+use crate::aws::code_and_message;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -112,13 +113,6 @@ impl VpcError {
     /// `NatGatewayNotFound`, `InvalidRoute.NotFound`…).
     pub fn is_not_found(&self) -> bool {
         self.code().is_some_and(|c| c.ends_with("NotFound"))
-    }
-}
-
-fn code_and_message(code: Option<&str>, message: &str) -> String {
-    match code {
-        Some(code) => format!("{code}: {message}"),
-        None => message.to_owned(),
     }
 }
 

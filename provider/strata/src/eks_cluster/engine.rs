@@ -1,11 +1,12 @@
 //! The EKS side of the cluster: create, read, update and delete, with their waits.
 
+use crate::aws::{SdkFailure, sdk_failure};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
 use std::time::Duration;
 
 use aws_sdk_eks::Client;
-use aws_sdk_eks::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_eks::types::{
     Cluster, ClusterStatus, EncryptionConfig, KubernetesNetworkConfigRequest, LogSetup, LogType,
     Logging, Provider, Update, UpdateStatus, VpcConfigRequest,
@@ -38,16 +39,19 @@ where
     R: Debug + Send + Sync + 'static,
 {
     let object = object.into();
-    move |err| EksClusterError::Aws {
-        operation,
-        object,
-        code: err.code().map(str::to_owned),
-        // Transport errors carry no AWS message: the error chain is what helps.
-        message: err
-            .message()
-            .map(str::to_owned)
-            .unwrap_or_else(|| DisplayErrorContext(&err).to_string()),
-        source: Box::new(err),
+    move |err| {
+        let SdkFailure {
+            code,
+            message,
+            source,
+        } = sdk_failure(err);
+        EksClusterError::Aws {
+            operation,
+            object,
+            code,
+            message,
+            source,
+        }
     }
 }
 

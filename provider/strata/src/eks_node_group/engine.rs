@@ -2,11 +2,12 @@
 //! waits between them. SDK types stay in this file; the rest of the engine speaks
 //! [`NodeGroupSpec`] and [`ObservedNodeGroup`].
 
+use crate::aws::{SdkFailure, sdk_failure};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
 
 use aws_sdk_eks::Client as EksClient;
-use aws_sdk_eks::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_eks::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_eks::types::{
     AmiTypes, CapacityTypes, Nodegroup, NodegroupScalingConfig, NodegroupUpdateConfig, Update,
     UpdateLabelsPayload, UpdateStatus, UpdateTaintsPayload,
@@ -564,18 +565,17 @@ where
 {
     let object = object.to_owned();
     move |err| {
-        let code = err.code().map(str::to_owned);
-        let message = match err.message() {
-            Some(message) => message.to_owned(),
-            // Transport errors carry no AWS message: the error chain is what helps.
-            None => DisplayErrorContext(&err).to_string(),
-        };
+        let SdkFailure {
+            code,
+            message,
+            source,
+        } = sdk_failure(err);
         NodeGroupError::Aws {
             operation,
             object,
             code,
             message,
-            source: Box::new(err),
+            source,
         }
     }
 }

@@ -3,7 +3,6 @@
 //! Terraform values and the cluster engine's types.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 
 use async_trait::async_trait;
 use strata_framework::diag::Diagnostics;
@@ -21,6 +20,7 @@ use crate::eks_cluster::{
 };
 use crate::iam_role;
 use crate::provider::{ProviderData, merged_tags};
+use crate::resources::interruptible;
 use crate::values::{opt_str, str_map, str_set, string_map, string_set};
 
 pub struct EksClusterResource;
@@ -194,9 +194,9 @@ impl Resource<ProviderData> for EksClusterResource {
         let region = opt_str(config.attr("region"))
             .or_else(|| opt_str(prior.attr("region")))
             .unwrap_or_else(|| ctx.data.aws.default_region().to_string());
-        set(planned, "region", Value::String(region));
+        planned.set("region", Value::String(region));
         if let Some(name) = opt_str(config.attr("name")) {
-            set(planned, "id", Value::String(name));
+            planned.set("id", Value::String(name));
         }
         let tags = config.attr("tags");
         let tags_all = if tags.is_null() {
@@ -207,7 +207,7 @@ impl Resource<ProviderData> for EksClusterResource {
                 None => Value::unknown(),
             }
         };
-        set(planned, "tags_all", tags_all);
+        planned.set("tags_all", tags_all);
 
         if prior.is_null() {
             // Create: whether the provider makes the role is known now.
@@ -216,7 +216,7 @@ impl Resource<ProviderData> for EksClusterResource {
                 (Value::Null, None) => Value::unknown(),
                 _ => Value::Null,
             };
-            set(planned, "created_role_name", created);
+            planned.set("created_role_name", created);
             return;
         }
 
@@ -237,21 +237,20 @@ impl Resource<ProviderData> for EksClusterResource {
             // The control plane is gone (read kept the state for the role the provider
             // created): plan a new one; deleting the old state removes or reuses the role.
             for attr in CLUSTER_COMPUTED {
-                set(planned, attr, Value::unknown());
+                planned.set(attr, Value::unknown());
             }
             resp.requires_replace.push(AttributePath::root("arn"));
             return;
         }
 
         for attr in STABLE {
-            set(planned, attr, prior.attr(attr).clone());
+            planned.set(attr, prior.attr(attr).clone());
         }
         let version_same = semantically_equal(
             prior.attr("kubernetes_version"),
             planned.attr("kubernetes_version"),
         );
-        set(
-            planned,
+        planned.set(
             "platform_version",
             if version_same {
                 prior.attr("platform_version").clone()
@@ -262,13 +261,13 @@ impl Resource<ProviderData> for EksClusterResource {
         // Status stays as read unless this plan changes something; an apply waits for
         // ACTIVE, so that is what a change ends with.
         let mut rest = planned.clone();
-        set(&mut rest, "status", prior.attr("status").clone());
+        rest.set("status", prior.attr("status").clone());
         let status = if semantically_equal(&rest, prior) {
             prior.attr("status").clone()
         } else {
             Value::from("ACTIVE")
         };
-        set(planned, "status", status);
+        planned.set("status", status);
     }
 
     async fn create(
@@ -295,9 +294,8 @@ impl Resource<ProviderData> for EksClusterResource {
         let new = &mut resp.new_state;
         match result {
             Ok(observed) => {
-                set(new, "id", Value::String(spec.name.clone()));
-                set(
-                    new,
+                new.set("id", Value::String(spec.name.clone()));
+                new.set(
                     "created_role_name",
                     Value::opt_string(state.created_role_name.clone()),
                 );
@@ -312,13 +310,12 @@ impl Resource<ProviderData> for EksClusterResource {
                     // refused our create (say, one that already existed) is not ours to
                     // read, update or delete.
                     let id = state.cluster_requested.then(|| spec.name.clone());
-                    set(new, "id", Value::opt_string(id));
-                    set(
-                        new,
+                    new.set("id", Value::opt_string(id));
+                    new.set(
                         "created_role_name",
                         Value::opt_string(state.created_role_name.clone()),
                     );
-                    set(new, "role_arn", Value::opt_string(state.role_arn.clone()));
+                    new.set("role_arn", Value::opt_string(state.role_arn.clone()));
                     if let Some(seen) = &state.last_seen {
                         fill_unknowns(new, seen, ctx.data.aws.default_tags());
                     }
@@ -352,7 +349,7 @@ impl Resource<ProviderData> for EksClusterResource {
             }
         };
         let new = &mut resp.new_state;
-        set(new, "region", Value::String(region));
+        new.set("region", Value::String(region));
         match observed {
             Some(o) => write_observed(new, &o, current, ctx.data.aws.default_tags()),
             None => {
@@ -376,7 +373,7 @@ impl Resource<ProviderData> for EksClusterResource {
                 };
                 if keep {
                     for attr in CLUSTER_COMPUTED {
-                        set(new, attr, Value::Null);
+                        new.set(attr, Value::Null);
                     }
                 } else {
                     *new = Value::Null;
@@ -480,24 +477,6 @@ impl Resource<ProviderData> for EksClusterResource {
             &schema_ty,
         )
         .unwrap_or(Value::Null);
-    }
-}
-
-/// Runs `work` until it ends or Terraform asks the provider to stop (Ctrl-C). Stopping
-/// drops the work between AWS calls; what was recorded so far is still saved.
-async fn interruptible<T>(
-    ctx: &Context<ProviderData>,
-    work: impl Future<Output = Result<T, eks_cluster::EksClusterError>>,
-) -> Result<T, String> {
-    tokio::select! {
-        result = work => result.map_err(|e| e.to_string()),
-        () = ctx.stop.stopped() => Err("interrupted: Terraform asked the provider to stop".into()),
-    }
-}
-
-fn set(obj: &mut Value, name: &str, v: Value) {
-    if let Some(slot) = obj.attr_mut(name) {
-        *slot = v;
     }
 }
 
@@ -607,42 +586,35 @@ fn write_observed(
     reference: &Value,
     defaults: &BTreeMap<String, String>,
 ) {
-    set(v, "name", Value::String(o.name.clone()));
-    set(
-        v,
+    v.set("name", Value::String(o.name.clone()));
+    v.set(
         "kubernetes_version",
         Value::opt_string(o.kubernetes_version.clone()),
     );
-    set(v, "role_arn", Value::opt_string(o.role_arn.clone()));
-    set(v, "subnet_ids", string_set(&o.subnet_ids));
-    set(
-        v,
+    v.set("role_arn", Value::opt_string(o.role_arn.clone()));
+    v.set("subnet_ids", string_set(&o.subnet_ids));
+    v.set(
         "security_group_ids",
         set_or_null(&o.security_group_ids, reference.attr("security_group_ids")),
     );
-    set(
-        v,
+    v.set(
         "endpoint_public_access",
         Value::Bool(o.endpoint_public_access),
     );
-    set(
-        v,
+    v.set(
         "endpoint_private_access",
         Value::Bool(o.endpoint_private_access),
     );
-    set(v, "public_access_cidrs", string_set(&o.public_access_cidrs));
-    set(
-        v,
+    v.set("public_access_cidrs", string_set(&o.public_access_cidrs));
+    v.set(
         "service_ipv4_cidr",
         Value::opt_string(o.service_ipv4_cidr.clone()),
     );
-    set(
-        v,
+    v.set(
         "enabled_log_types",
         set_or_null(&o.enabled_log_types, reference.attr("enabled_log_types")),
     );
-    set(
-        v,
+    v.set(
         "encryption_kms_key_arn",
         Value::opt_string(o.encryption_kms_key_arn.clone()),
     );
@@ -661,28 +633,24 @@ fn write_observed(
     } else {
         string_map(&own)
     };
-    set(v, "tags", tags);
-    set(v, "tags_all", string_map(&o.tags));
-    set(v, "arn", Value::opt_string(o.arn.clone()));
-    set(v, "endpoint", Value::opt_string(o.endpoint.clone()));
-    set(
-        v,
+    v.set("tags", tags);
+    v.set("tags_all", string_map(&o.tags));
+    v.set("arn", Value::opt_string(o.arn.clone()));
+    v.set("endpoint", Value::opt_string(o.endpoint.clone()));
+    v.set(
         "certificate_authority_data",
         Value::opt_string(o.certificate_authority_data.clone()),
     );
-    set(
-        v,
+    v.set(
         "oidc_issuer_url",
         Value::opt_string(o.oidc_issuer_url.clone()),
     );
-    set(
-        v,
+    v.set(
         "platform_version",
         Value::opt_string(o.platform_version.clone()),
     );
-    set(v, "status", Value::String(o.status.clone()));
-    set(
-        v,
+    v.set("status", Value::String(o.status.clone()));
+    v.set(
         "cluster_security_group_id",
         Value::opt_string(o.cluster_security_group_id.clone()),
     );

@@ -3,7 +3,6 @@
 //! mapping between Terraform values and the engine's types.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 
 use async_trait::async_trait;
 use strata_framework::diag::Diagnostics;
@@ -22,6 +21,7 @@ use crate::eks_node_group::{
     Scaling, SpecProblem, Taint, TaintEffect, TaintInput, Timeouts,
 };
 use crate::provider::ProviderData;
+use crate::resources::interruptible;
 use crate::values::{opt_str, str_map, str_set, string_map, string_set};
 
 pub struct EksNodeGroupResource;
@@ -209,13 +209,12 @@ impl Resource<ProviderData> for EksNodeGroupResource {
 
         let region = opt_str(config.attr("region"))
             .unwrap_or_else(|| ctx.data.aws.default_region().to_string());
-        set(planned, "region", Value::String(region));
+        planned.set("region", Value::String(region));
         if let (Some(cluster), Some(name)) = (
             opt_str(config.attr("cluster_name")),
             opt_str(config.attr("name")),
         ) {
-            set(
-                planned,
+            planned.set(
                 "id",
                 Value::String(eks_node_group::spec::id(&cluster, &name)),
             );
@@ -229,7 +228,7 @@ impl Resource<ProviderData> for EksNodeGroupResource {
             }
             (_, None) => Value::unknown(),
         };
-        set(planned, "tags_all", tags_all);
+        planned.set("tags_all", tags_all);
 
         if prior.is_null() {
             return;
@@ -253,7 +252,7 @@ impl Resource<ProviderData> for EksNodeGroupResource {
                 min,
                 max,
             );
-            set(planned, "desired_size", Value::from(desired));
+            planned.set("desired_size", Value::from(desired));
         }
 
         // A new Kubernetes version brings a new AMI release unless one is named, and a
@@ -265,18 +264,14 @@ impl Resource<ProviderData> for EksNodeGroupResource {
         let version_changed = changed("kubernetes_version", planned);
         let release_changed = changed("release_version", planned);
         if version_changed && config.attr("release_version").is_null() {
-            set(planned, "release_version", Value::unknown());
+            planned.set("release_version", Value::unknown());
         }
         if release_changed && config.attr("kubernetes_version").is_null() {
-            set(planned, "kubernetes_version", Value::unknown());
+            planned.set("kubernetes_version", Value::unknown());
         }
 
         // Fixed for the life of the node group (a new role means a new group).
-        set(
-            planned,
-            "created_role_name",
-            prior.attr("created_role_name").clone(),
-        );
+        planned.set("created_role_name", prior.attr("created_role_name").clone());
 
         // The framework marked computed values unknown because the proposal differed from
         // the prior state; if what differed was only the desired size kept above, nothing
@@ -287,7 +282,7 @@ impl Resource<ProviderData> for EksNodeGroupResource {
 
         // A node group gone while its role remains: replace (delete the role, create both).
         if prior.attr("status").as_str() == Some(STATUS_NOT_FOUND) {
-            set(planned, "status", Value::unknown());
+            planned.set("status", Value::unknown());
             resp.requires_replace.push(AttributePath::root("status"));
         }
     }
@@ -315,13 +310,12 @@ impl Resource<ProviderData> for EksNodeGroupResource {
         )
         .await;
         let new = &mut resp.new_state;
-        set(new, "node_role_arn", Value::opt_string(state.node_role_arn));
-        set(
-            new,
+        new.set("node_role_arn", Value::opt_string(state.node_role_arn));
+        new.set(
             "created_role_name",
             Value::opt_string(state.created_role_name),
         );
-        set(new, "arn", Value::opt_string(state.arn));
+        new.set("arn", Value::opt_string(state.arn));
         match result {
             Ok(observed) => fill_unknowns(new, &observed_value(&observed, new)),
             Err(e) => resp.diags.error(
@@ -346,7 +340,7 @@ impl Resource<ProviderData> for EksNodeGroupResource {
             Ok(Some(o)) => o,
             Ok(None) if opt_str(current.attr("created_role_name")).is_some() => {
                 // Keep the state: it is what remembers the role to delete.
-                set(&mut resp.new_state, "status", Value::from(STATUS_NOT_FOUND));
+                resp.new_state.set("status", Value::from(STATUS_NOT_FOUND));
                 return;
             }
             Ok(None) => {
@@ -372,8 +366,7 @@ impl Resource<ProviderData> for EksNodeGroupResource {
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        set(
-            &mut live,
+        live.set(
             "tags",
             if own.is_empty() && prior_tags.is_none() {
                 Value::Null
@@ -381,7 +374,7 @@ impl Resource<ProviderData> for EksNodeGroupResource {
                 string_map(&own)
             },
         );
-        set(&mut live, "region", Value::String(region));
+        live.set("region", Value::String(region));
         resp.new_state = live;
     }
 
@@ -462,24 +455,6 @@ impl Resource<ProviderData> for EksNodeGroupResource {
             &self.schema().value_type(),
         )
         .unwrap_or(Value::Null);
-    }
-}
-
-/// Runs `work` until it ends or Terraform asks the provider to stop (Ctrl-C). Stopping
-/// drops the work between AWS calls; what was recorded so far is still saved.
-async fn interruptible<T>(
-    ctx: &Context<ProviderData>,
-    work: impl Future<Output = Result<T, eks_node_group::NodeGroupError>>,
-) -> Result<T, String> {
-    tokio::select! {
-        result = work => result.map_err(|e| e.to_string()),
-        () = ctx.stop.stopped() => Err("interrupted: Terraform asked the provider to stop".into()),
-    }
-}
-
-fn set(obj: &mut Value, name: &str, v: Value) {
-    if let Some(slot) = obj.attr_mut(name) {
-        *slot = v;
     }
 }
 
@@ -697,16 +672,16 @@ fn observed_value(o: &ObservedNodeGroup, base: &Value) -> Value {
         ("tags_all", string_map(&o.tags)),
     ];
     for (name, value) in fields {
-        set(&mut v, name, value);
+        v.set(name, value);
     }
     if let Some(s) = o.scaling {
-        set(&mut v, "min_size", Value::from(i64::from(s.min)));
-        set(&mut v, "max_size", Value::from(i64::from(s.max)));
-        set(&mut v, "desired_size", Value::from(i64::from(s.desired)));
+        v.set("min_size", Value::from(i64::from(s.min)));
+        v.set("max_size", Value::from(i64::from(s.max)));
+        v.set("desired_size", Value::from(i64::from(s.desired)));
     }
     // Imported groups (and states from before the attribute) take the default.
     if base.attr("ignore_desired_size_changes").is_null() {
-        set(&mut v, "ignore_desired_size_changes", Value::Bool(false));
+        v.set("ignore_desired_size_changes", Value::Bool(false));
     }
     v
 }

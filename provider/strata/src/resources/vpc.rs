@@ -2,7 +2,6 @@
 //! the mapping between Terraform values and the network engine's types.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::future::Future;
 use std::str::FromStr;
 
 use async_trait::async_trait;
@@ -16,6 +15,7 @@ use strata_framework::schema::{Attribute, Block, NestedBlock, Schema, Validator,
 use strata_framework::{AttributePath, Context, Resource, Type, Value};
 
 use crate::provider::ProviderData;
+use crate::resources::interruptible;
 use crate::values::{id_map, opt_str, str_map, str_set, string_map, string_set};
 use crate::vpc::{
     self, AzSpec, NatMode, NetworkInput, NetworkSpec, NetworkState, PathStep, SpecProblem, Timeouts,
@@ -148,7 +148,7 @@ impl Resource<ProviderData> for VpcResource {
         let config = &req.config;
         let region = opt_str(config.attr("region"))
             .unwrap_or_else(|| ctx.data.aws.default_region().to_string());
-        set(planned, "region", Value::String(region.clone()));
+        planned.set("region", Value::String(region.clone()));
 
         let input = input_from(config);
         let maps_known = ["public_subnet_cidrs", "private_subnet_cidrs", "tags"]
@@ -159,7 +159,7 @@ impl Resource<ProviderData> for VpcResource {
             // Check what can be checked; the rest waits for apply-time values.
             report(vpc::validate(&input, Some(&region)), &mut resp.diags);
             if str_map(config.attr("tags")).is_none() && !config.attr("tags").is_null() {
-                set(planned, "tags_all", Value::unknown());
+                planned.set("tags_all", Value::unknown());
             }
         } else {
             match vpc::build(&input, &region, ctx.data.aws.default_tags()) {
@@ -170,17 +170,12 @@ impl Resource<ProviderData> for VpcResource {
                             .map(|(az, s)| (az.clone(), f(s).to_string()))
                             .collect()
                     };
-                    set(
-                        planned,
-                        "public_subnet_cidrs",
-                        string_map(&cidrs(|s| s.public_cidr)),
-                    );
-                    set(
-                        planned,
+                    planned.set("public_subnet_cidrs", string_map(&cidrs(|s| s.public_cidr)));
+                    planned.set(
                         "private_subnet_cidrs",
                         string_map(&cidrs(|s| s.private_cidr)),
                     );
-                    set(planned, "tags_all", string_map(&spec.tags));
+                    planned.set("tags_all", string_map(&spec.tags));
                 }
                 Err(problems) => report(problems, &mut resp.diags),
             }
@@ -211,7 +206,7 @@ impl Resource<ProviderData> for VpcResource {
             } else {
                 Value::unknown()
             };
-            set(planned, attr, v);
+            planned.set(attr, v);
         }
     }
 
@@ -266,10 +261,10 @@ impl Resource<ProviderData> for VpcResource {
         };
         let (net, state) = observed;
         let new = &mut resp.new_state;
-        set(new, "region", Value::String(region));
-        set(new, "name", Value::opt_string(net.name.clone()));
-        set(new, "cidr_block", Value::String(net.cidr_block.to_string()));
-        set(new, "availability_zones", string_set(net.azs.keys()));
+        new.set("region", Value::String(region));
+        new.set("name", Value::opt_string(net.name.clone()));
+        new.set("cidr_block", Value::String(net.cidr_block.to_string()));
+        new.set("availability_zones", string_set(net.azs.keys()));
         let public: BTreeMap<_, _> = net
             .azs
             .iter()
@@ -280,22 +275,16 @@ impl Resource<ProviderData> for VpcResource {
             .iter()
             .filter_map(|(az, s)| Some((az.clone(), s.private_cidr?.to_string())))
             .collect();
-        set(new, "public_subnet_cidrs", string_map(&public));
-        set(new, "private_subnet_cidrs", string_map(&private));
+        new.set("public_subnet_cidrs", string_map(&public));
+        new.set("private_subnet_cidrs", string_map(&private));
         // No recognisable layout (say, a NAT gateway deleted out of band) is drift: null
         // makes the plan show a change, and the update repairs it.
-        set(
-            new,
+        new.set(
             "nat_gateway_mode",
             Value::opt_string(net.nat_mode.map(|m| m.to_string())),
         );
-        set(
-            new,
-            "enable_dns_support",
-            Value::Bool(net.enable_dns_support),
-        );
-        set(
-            new,
+        new.set("enable_dns_support", Value::Bool(net.enable_dns_support));
+        new.set(
             "enable_dns_hostnames",
             Value::Bool(net.enable_dns_hostnames),
         );
@@ -316,8 +305,8 @@ impl Resource<ProviderData> for VpcResource {
         } else {
             string_map(&own)
         };
-        set(new, "tags", tags);
-        set(new, "tags_all", string_map(&net.tags));
+        new.set("tags", tags);
+        new.set("tags_all", string_map(&net.tags));
         write_ids(new, &state);
     }
 
@@ -385,26 +374,8 @@ impl Resource<ProviderData> for VpcResource {
         )
         .unwrap_or(Value::Null);
         // Imported networks use the default NAT layout unless read says otherwise.
-        set(&mut state, "nat_gateway_mode", Value::from("one_per_az"));
+        state.set("nat_gateway_mode", Value::from("one_per_az"));
         resp.state = state;
-    }
-}
-
-/// Runs `work` until it ends or Terraform asks the provider to stop (Ctrl-C). Stopping
-/// drops the work between AWS calls; the IDs recorded so far are still saved.
-async fn interruptible<T>(
-    ctx: &Context<ProviderData>,
-    work: impl Future<Output = Result<T, vpc::VpcError>>,
-) -> Result<T, String> {
-    tokio::select! {
-        result = work => result.map_err(|e| e.to_string()),
-        () = ctx.stop.stopped() => Err("interrupted: Terraform asked the provider to stop".into()),
-    }
-}
-
-fn set(obj: &mut Value, name: &str, v: Value) {
-    if let Some(slot) = obj.attr_mut(name) {
-        *slot = v;
     }
 }
 
@@ -538,48 +509,40 @@ fn state_from(v: &Value) -> NetworkState {
 }
 
 fn write_ids(v: &mut Value, s: &NetworkState) {
-    set(v, "id", Value::opt_string(s.vpc_id.clone()));
-    set(
-        v,
+    v.set("id", Value::opt_string(s.vpc_id.clone()));
+    v.set(
         "internet_gateway_id",
         Value::opt_string(s.internet_gateway_id.clone()),
     );
-    set(
-        v,
+    v.set(
         "public_route_table_id",
         Value::opt_string(s.public_route_table_id.clone()),
     );
     let azs = &s.azs;
-    set(
-        v,
+    v.set(
         "public_subnet_ids",
         id_map(azs.iter().map(|(k, a)| (k, a.public_subnet_id.as_ref()))),
     );
-    set(
-        v,
+    v.set(
         "private_subnet_ids",
         id_map(azs.iter().map(|(k, a)| (k, a.private_subnet_id.as_ref()))),
     );
-    set(
-        v,
+    v.set(
         "private_route_table_ids",
         id_map(
             azs.iter()
                 .map(|(k, a)| (k, a.private_route_table_id.as_ref())),
         ),
     );
-    set(
-        v,
+    v.set(
         "nat_gateway_ids",
         id_map(azs.iter().map(|(k, a)| (k, a.nat_gateway_id.as_ref()))),
     );
-    set(
-        v,
+    v.set(
         "nat_public_ips",
         id_map(azs.iter().map(|(k, a)| (k, a.nat_public_ip.as_ref()))),
     );
-    set(
-        v,
+    v.set(
         "nat_eip_allocation_ids",
         id_map(azs.iter().map(|(k, a)| (k, a.eip_allocation_id.as_ref()))),
     );

@@ -225,8 +225,8 @@ impl Resource<ProviderData> for VpcPeeringResource {
         );
         let accepter_region = or_else(config.attr("accepter_region"), requester_region.clone());
         let planned = &mut resp.planned_state;
-        set(planned, "requester_region", requester_region);
-        set(planned, "accepter_region", accepter_region);
+        planned.set("requester_region", requester_region);
+        planned.set("accepter_region", accepter_region);
 
         // Each side's CIDR: configured, else what the prior state read from the same
         // VPC, else looked up now if the VPC is known (so the overlap check and the
@@ -262,7 +262,7 @@ impl Resource<ProviderData> for VpcPeeringResource {
             } else {
                 Value::unknown()
             };
-            set(&mut resp.planned_state, attr, value);
+            resp.planned_state.set(attr, value);
         }
         let planned = &mut resp.planned_state;
         let known_cidr = |v: &Value, side: Side| {
@@ -289,7 +289,7 @@ impl Resource<ProviderData> for VpcPeeringResource {
                 None => Value::unknown(),
             }
         };
-        set(planned, "tags_all", tags_all);
+        planned.set("tags_all", tags_all);
 
         // status: a connection in place is, or will be made, active — except one that
         // another account must accept, which stays whatever that account makes it.
@@ -300,7 +300,7 @@ impl Resource<ProviderData> for VpcPeeringResource {
             } else {
                 Value::unknown()
             };
-            set(planned, "status", status);
+            planned.set("status", status);
         }
     }
 
@@ -364,22 +364,18 @@ impl Resource<ProviderData> for VpcPeeringResource {
         let new = &mut resp.new_state;
         let cross_account = observed.cross_account();
         let (r, a) = (&observed.requester, &observed.accepter);
-        set(new, "status", Value::String(observed.status.clone()));
-        set(new, "requester_vpc_id", Value::String(r.vpc_id.clone()));
-        set(new, "accepter_vpc_id", Value::String(a.vpc_id.clone()));
-        set(new, "requester_region", Value::String(r.region.clone()));
-        set(new, "accepter_region", Value::String(a.region.clone()));
+        new.set("status", Value::String(observed.status.clone()));
+        new.set("requester_vpc_id", Value::String(r.vpc_id.clone()));
+        new.set("accepter_vpc_id", Value::String(a.vpc_id.clone()));
+        new.set("requester_region", Value::String(r.region.clone()));
+        new.set("accepter_region", Value::String(a.region.clone()));
         // Left null for the same account (its default), unless the state names it.
         if !current.attr("accepter_account_id").is_null() || cross_account {
-            set(
-                new,
-                "accepter_account_id",
-                Value::opt_string(a.owner_id.clone()),
-            );
+            new.set("accepter_account_id", Value::opt_string(a.owner_id.clone()));
         }
         for (side, o) in [(Side::Requester, r), (Side::Accepter, a)] {
             if let Some(cidr) = o.cidr {
-                set(new, side.cidr_attribute(), Value::String(cidr.to_string()));
+                new.set(side.cidr_attribute(), Value::String(cidr.to_string()));
             }
             let attr = side.route_tables_attribute();
             let in_state = str_set(current.attr(attr));
@@ -393,14 +389,13 @@ impl Resource<ProviderData> for VpcPeeringResource {
             } else {
                 string_set(&kept)
             };
-            set(new, attr, value);
+            new.set(attr, value);
         }
         let prior_dns = current
             .attr("allow_remote_vpc_dns_resolution")
             .as_bool()
             .unwrap_or(true);
-        set(
-            new,
+        new.set(
             "allow_remote_vpc_dns_resolution",
             Value::Bool(rules::dns_resolution(
                 r.dns_resolution,
@@ -425,8 +420,8 @@ impl Resource<ProviderData> for VpcPeeringResource {
         } else {
             string_map(&own)
         };
-        set(new, "tags", tags);
-        set(new, "tags_all", string_map(&observed.tags));
+        new.set("tags", tags);
+        new.set("tags_all", string_map(&observed.tags));
     }
 
     async fn update(
@@ -513,12 +508,6 @@ fn region_attribute(side: Side) -> &'static str {
 /// `v` unless it is null, else `default` (an unknown `v` stays unknown).
 fn or_else(v: &Value, default: Value) -> Value {
     if v.is_null() { default } else { v.clone() }
-}
-
-fn set(obj: &mut Value, name: &str, v: Value) {
-    if let Some(slot) = obj.attr_mut(name) {
-        *slot = v;
-    }
 }
 
 fn overlap_diagnostic(
@@ -642,11 +631,11 @@ fn state_from(v: &Value) -> PeeringState {
 /// the route tables holding our route, and the DNS option as set. A route-table
 /// argument planned as null stays null while no route was made for it.
 fn write_state(new: &mut Value, planned: &Value, state: &PeeringState) {
-    set(new, "id", Value::opt_string(state.connection_id.clone()));
-    set(new, "status", Value::opt_string(state.status.clone()));
+    new.set("id", Value::opt_string(state.connection_id.clone()));
+    new.set("status", Value::opt_string(state.status.clone()));
     for side in [Side::Requester, Side::Accepter] {
         if let Some(cidr) = state.cidr(side) {
-            set(new, side.cidr_attribute(), Value::String(cidr.to_string()));
+            new.set(side.cidr_attribute(), Value::String(cidr.to_string()));
         }
         let attr = side.route_tables_attribute();
         let routes = state.routes(side);
@@ -655,10 +644,9 @@ fn write_state(new: &mut Value, planned: &Value, state: &PeeringState) {
         } else {
             string_set(routes)
         };
-        set(new, attr, value);
+        new.set(attr, value);
     }
-    set(
-        new,
+    new.set(
         "allow_remote_vpc_dns_resolution",
         Value::Bool(state.dns_resolution),
     );

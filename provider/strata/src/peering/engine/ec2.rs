@@ -1,10 +1,11 @@
 //! Small adapters between the EC2 SDK and the peering engine: error mapping, tags,
 //! filters.
 
+use crate::aws::{SdkFailure, sdk_failure};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 use ipnet::Ipv4Net;
 
@@ -22,18 +23,17 @@ where
 {
     let object = object.into();
     move |err| {
-        let code = err.code().map(str::to_owned);
-        let message = match err.message() {
-            Some(message) => message.to_owned(),
-            // Transport errors carry no AWS message: the error chain is what helps.
-            None => DisplayErrorContext(&err).to_string(),
-        };
+        let SdkFailure {
+            code,
+            message,
+            source,
+        } = sdk_failure(err);
         PeeringError::Aws {
             operation,
             object,
             code,
             message,
-            source: Box::new(err),
+            source,
         }
     }
 }

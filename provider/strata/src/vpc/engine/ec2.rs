@@ -1,9 +1,10 @@
 //! Small adapters between the EC2 SDK and the engine: error mapping, tags, filters.
 
+use crate::aws::{SdkFailure, sdk_failure};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{Filter, ResourceType, Tag, TagSpecification};
 
 use crate::vpc::VpcError;
@@ -20,19 +21,17 @@ where
 {
     let object = object.into();
     move |err| {
-        let code = err.code().map(str::to_owned);
-        let message = match err.message() {
-            Some(message) => message.to_owned(),
-            // Transport errors and unparsable responses carry no AWS message: the
-            // error chain is the most useful thing to show.
-            None => DisplayErrorContext(&err).to_string(),
-        };
+        let SdkFailure {
+            code,
+            message,
+            source,
+        } = sdk_failure(err);
         VpcError::Aws {
             operation,
             object,
             code,
             message,
-            source: Box::new(err),
+            source,
         }
     }
 }
