@@ -128,26 +128,17 @@ impl EksClusterError {
     }
 }
 
-/// Time limits of the engine's operations, including every wait inside them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// [`create`]: EKS takes 10–15 minutes to create a control plane.
-    pub create: Duration,
-    /// [`update`]: a version upgrade alone takes 20–40 minutes.
-    pub update: Duration,
-    /// [`delete`]: a control plane is gone in 5–10 minutes.
-    pub delete: Duration,
-}
+pub use crate::wait::Timeouts;
 
-impl Default for Timeouts {
-    fn default() -> Self {
-        Self {
-            create: Duration::from_secs(30 * 60),
-            update: Duration::from_secs(60 * 60),
-            delete: Duration::from_secs(15 * 60),
-        }
-    }
-}
+/// Defaults of the `timeouts` block.
+/// [`create`]: EKS takes 10–15 minutes to create a control plane.
+/// [`update`]: a version upgrade alone takes 20–40 minutes.
+/// [`delete`]: a control plane is gone in 5–10 minutes.
+pub const DEFAULT_TIMEOUTS: Timeouts = Timeouts {
+    create: Duration::from_secs(30 * 60),
+    update: Duration::from_secs(60 * 60),
+    delete: Duration::from_secs(15 * 60),
+};
 
 /// What a create has made so far.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -152,27 +152,17 @@ impl std::fmt::Display for HealthIssue {
     }
 }
 
-/// Time limits of the engine's operations, including every wait inside them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// [`create`]: node groups take 3–10 minutes to launch and join their nodes.
-    pub create: Duration,
-    /// [`update`]: a version update rolls every node, `max_unavailable` at a time.
-    pub update: Duration,
-    /// [`delete`]: nodes are drained and terminated first.
-    pub delete: Duration,
-}
+pub use crate::wait::Timeouts;
 
-impl Default for Timeouts {
-    fn default() -> Self {
-        let hour = Duration::from_secs(3600);
-        Self {
-            create: hour,
-            update: hour,
-            delete: hour,
-        }
-    }
-}
+/// Defaults of the `timeouts` block.
+/// [`create`]: node groups take 3–10 minutes to launch and join their nodes.
+/// [`update`]: a version update rolls every node, `max_unavailable` at a time.
+/// [`delete`]: nodes are drained and terminated first.
+pub const DEFAULT_TIMEOUTS: Timeouts = Timeouts {
+    create: Duration::from_secs(3600),
+    update: Duration::from_secs(3600),
+    delete: Duration::from_secs(3600),
+};
 
 /// What exists of a node group, as far as Terraform must remember.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -226,27 +226,18 @@ impl PeeringError {
     }
 }
 
-/// Time limits of the engine's operations, including every wait inside them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// [`create`]: request, acceptance, `active`, options, routes (default 10 minutes;
-    /// cross-account, the other account must accept within it).
-    pub create: Duration,
-    /// [`update`] (default 10 minutes).
-    pub update: Duration,
-    /// [`delete`]: routes, then the connection until `deleted` (default 10 minutes).
-    pub delete: Duration,
-}
+pub use crate::wait::Timeouts;
 
-impl Default for Timeouts {
-    fn default() -> Self {
-        Self {
-            create: Duration::from_secs(600),
-            update: Duration::from_secs(600),
-            delete: Duration::from_secs(600),
-        }
-    }
-}
+/// Defaults of the `timeouts` block.
+/// [`create`]: request, acceptance, `active`, options, routes (default 10 minutes;
+/// cross-account, the other account must accept within it).
+/// [`update`] (default 10 minutes).
+/// [`delete`]: routes, then the connection until `deleted` (default 10 minutes).
+pub const DEFAULT_TIMEOUTS: Timeouts = Timeouts {
+    create: Duration::from_secs(600),
+    update: Duration::from_secs(600),
+    delete: Duration::from_secs(600),
+};
 
 /// One side of the wanted connection.
 #[derive(Debug, Clone, PartialEq, Eq)]

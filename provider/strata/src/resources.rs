@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
-use strata_framework::Resource;
+use strata_framework::schema::parse_duration;
+use strata_framework::{Resource, Value};
 
 use crate::provider::ProviderData;
+use crate::wait::Timeouts;
 
 pub mod eks_cluster;
 pub mod eks_node_group;
@@ -20,6 +22,17 @@ pub(crate) async fn interruptible<T, E: std::fmt::Display>(
     tokio::select! {
         result = work => result.map_err(|e| e.to_string()),
         () = ctx.stop.stopped() => Err("interrupted: Terraform asked the provider to stop".into()),
+    }
+}
+
+/// The durations of a state's `timeouts` block, each falling back to the engine's default.
+pub(crate) fn timeouts(state: &Value, defaults: Timeouts) -> Timeouts {
+    let block = state.attr("timeouts");
+    let get = |name: &str| block.attr(name).as_str().and_then(parse_duration);
+    Timeouts {
+        create: get("create").unwrap_or(defaults.create),
+        update: get("update").unwrap_or(defaults.update),
+        delete: get("delete").unwrap_or(defaults.delete),
     }
 }
 

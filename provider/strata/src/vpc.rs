@@ -116,27 +116,18 @@ impl VpcError {
     }
 }
 
-/// Time limits of the engine's operations, including every wait inside them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Timeouts {
-    /// [`create`] (default 10 minutes: NAT gateways take 1–3 minutes each, in parallel).
-    pub create: Duration,
-    /// [`update`] (default 10 minutes).
-    pub update: Duration,
-    /// [`delete`] (default 10 minutes: NAT gateway deletion takes about a minute, and
-    /// AWS releases their network interfaces a little later).
-    pub delete: Duration,
-}
+pub use crate::wait::Timeouts;
 
-impl Default for Timeouts {
-    fn default() -> Self {
-        Self {
-            create: Duration::from_secs(600),
-            update: Duration::from_secs(600),
-            delete: Duration::from_secs(600),
-        }
-    }
-}
+/// Defaults of the `timeouts` block.
+/// [`create`] (default 10 minutes: NAT gateways take 1–3 minutes each, in parallel).
+/// [`update`] (default 10 minutes).
+/// [`delete`] (default 10 minutes: NAT gateway deletion takes about a minute, and
+/// AWS releases their network interfaces a little later).
+pub const DEFAULT_TIMEOUTS: Timeouts = Timeouts {
+    create: Duration::from_secs(600),
+    update: Duration::from_secs(600),
+    delete: Duration::from_secs(600),
+};
 
 /// IDs of everything the network owns. `None` = does not exist (yet).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -17,6 +17,15 @@ use tokio::time::Instant;
 /// consistency before it is believed.
 pub const CONSISTENCY_WINDOW: Duration = Duration::from_secs(120);
 
+/// Time limits of an engine's operations, including every wait inside them; each engine
+/// publishes its defaults (`DEFAULT_TIMEOUTS`), the `timeouts` block overrides them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub create: Duration,
+    pub update: Duration,
+    pub delete: Duration,
+}
+
 /// An operation ran out of its time budget; engines turn it into their own error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timeout {

@@ -19,7 +19,7 @@ use aws_sdk_ec2::Client;
 use aws_sdk_ec2::types::{Address, Filter, NatGateway, NatGatewayState, RouteTable, Subnet, Tag};
 use terraform_provider_strata::aws::{AwsClients, AwsSettings, Endpoints};
 use terraform_provider_strata::vpc::{
-    self, AzSpec, NatMode, NetworkInput, NetworkSpec, NetworkState, Timeouts,
+    self, AzSpec, NatMode, NetworkInput, NetworkSpec, NetworkState,
 };
 
 const REGION: &str = "us-west-2";
@@ -156,7 +156,7 @@ fn build(input: &NetworkInput, clients: &AwsClients) -> NetworkSpec {
 /// Create → read → update (add an AZ, retag, EKS tags) → update (single NAT, drop the
 /// AZ it would live in) → update (re-CIDR the NAT's public subnet) → delete → nothing left.
 async fn lifecycle(ec2: &Client, clients: &AwsClients) {
-    let t = Timeouts::default();
+    let t = vpc::DEFAULT_TIMEOUTS;
     let azs = ["us-west-2c", "us-west-2a", "us-west-2b"];
     let spec = build(&input("west", &azs, &[("team", "data")]), clients);
     assert_eq!(spec.nat_mode, NatMode::OnePerAz);
@@ -438,7 +438,7 @@ async fn failed_create_leaves_a_deletable_partial_state(ec2: &Client, clients: &
             private_cidr: "10.0.201.0/24".parse().unwrap(),
         },
     );
-    let t = Timeouts::default();
+    let t = vpc::DEFAULT_TIMEOUTS;
     let mut state = NetworkState::default();
     let err = vpc::create(ec2, &spec, &mut state, &t)
         .await

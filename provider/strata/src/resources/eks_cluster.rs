@@ -11,12 +11,12 @@ use strata_framework::resource::{
     ApplyRequest, ApplyResponse, ImportResponse, PlanRequest, PlanResponse, ReadRequest,
     ReadResponse,
 };
-use strata_framework::schema::{Attribute, Block, NestedBlock, Schema, Validator, parse_duration};
+use strata_framework::schema::{Attribute, Block, NestedBlock, Schema, Validator};
 use strata_framework::{AttributePath, Context, Resource, Type, Value};
 
 use crate::eks_cluster::{
     self, ClusterInput, ClusterSpec, ClusterState, KubeVersion, LOG_TYPES, ObservedCluster,
-    SpecProblem, Timeouts, check_upgrade, role_name_for,
+    SpecProblem, check_upgrade, role_name_for,
 };
 use crate::iam_role;
 use crate::provider::{ProviderData, merged_tags};
@@ -529,15 +529,8 @@ fn report(problems: Vec<SpecProblem>, diags: &mut Diagnostics) {
     }
 }
 
-fn timeouts(state: &Value) -> Timeouts {
-    let t = state.attr("timeouts");
-    let get = |name: &str| t.attr(name).as_str().and_then(parse_duration);
-    let default = Timeouts::default();
-    Timeouts {
-        create: get("create").unwrap_or(default.create),
-        update: get("update").unwrap_or(default.update),
-        delete: get("delete").unwrap_or(default.delete),
-    }
+fn timeouts(state: &Value) -> crate::wait::Timeouts {
+    crate::resources::timeouts(state, crate::eks_cluster::DEFAULT_TIMEOUTS)
 }
 
 /// The engine's spec from a planned (or prior) state. Optional+computed values that are

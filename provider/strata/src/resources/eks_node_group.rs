@@ -11,14 +11,12 @@ use strata_framework::resource::{
     ApplyRequest, ApplyResponse, ImportResponse, PlanRequest, PlanResponse, ReadRequest,
     ReadResponse,
 };
-use strata_framework::schema::{
-    Attribute, Block, NestedBlock, Nesting, Schema, Validator, parse_duration,
-};
+use strata_framework::schema::{Attribute, Block, NestedBlock, Nesting, Schema, Validator};
 use strata_framework::{AttributePath, Context, Resource, Type, Value};
 
 use crate::eks_node_group::{
     self, CapacityType, NodeGroupInput, NodeGroupSpec, NodeGroupState, ObservedNodeGroup, PathStep,
-    Scaling, SpecProblem, Taint, TaintEffect, TaintInput, Timeouts,
+    Scaling, SpecProblem, Taint, TaintEffect, TaintInput,
 };
 use crate::provider::ProviderData;
 use crate::resources::interruptible;
@@ -534,15 +532,8 @@ fn report(problems: Vec<SpecProblem>, diags: &mut Diagnostics) {
     }
 }
 
-fn timeouts(state: &Value) -> Timeouts {
-    let t = state.attr("timeouts");
-    let get = |name: &str| t.attr(name).as_str().and_then(parse_duration);
-    let default = Timeouts::default();
-    Timeouts {
-        create: get("create").unwrap_or(default.create),
-        update: get("update").unwrap_or(default.update),
-        delete: get("delete").unwrap_or(default.delete),
-    }
+fn timeouts(state: &Value) -> crate::wait::Timeouts {
+    crate::resources::timeouts(state, crate::eks_node_group::DEFAULT_TIMEOUTS)
 }
 
 fn taints_from(v: &Value) -> Option<Vec<Taint>> {

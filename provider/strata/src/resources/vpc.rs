@@ -11,14 +11,14 @@ use strata_framework::resource::{
     ApplyRequest, ApplyResponse, ImportResponse, PlanRequest, PlanResponse, ReadRequest,
     ReadResponse,
 };
-use strata_framework::schema::{Attribute, Block, NestedBlock, Schema, Validator, parse_duration};
+use strata_framework::schema::{Attribute, Block, NestedBlock, Schema, Validator};
 use strata_framework::{AttributePath, Context, Resource, Type, Value};
 
 use crate::provider::ProviderData;
 use crate::resources::interruptible;
 use crate::values::{id_map, opt_str, str_map, str_set, string_map, string_set};
 use crate::vpc::{
-    self, AzSpec, NatMode, NetworkInput, NetworkSpec, NetworkState, PathStep, SpecProblem, Timeouts,
+    self, AzSpec, NatMode, NetworkInput, NetworkSpec, NetworkState, PathStep, SpecProblem,
 };
 
 pub struct VpcResource;
@@ -427,15 +427,8 @@ fn report(problems: Vec<SpecProblem>, diags: &mut Diagnostics) {
     }
 }
 
-fn timeouts(state: &Value) -> Timeouts {
-    let t = state.attr("timeouts");
-    let get = |name: &str| t.attr(name).as_str().and_then(parse_duration);
-    let default = Timeouts::default();
-    Timeouts {
-        create: get("create").unwrap_or(default.create),
-        update: get("update").unwrap_or(default.update),
-        delete: get("delete").unwrap_or(default.delete),
-    }
+fn timeouts(state: &Value) -> crate::wait::Timeouts {
+    crate::resources::timeouts(state, crate::vpc::DEFAULT_TIMEOUTS)
 }
 
 /// The engine's spec from a wholly known planned (or prior) state.

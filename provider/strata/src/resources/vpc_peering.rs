@@ -13,12 +13,10 @@ use strata_framework::resource::{
     ApplyRequest, ApplyResponse, ImportResponse, PlanRequest, PlanResponse, ReadRequest,
     ReadResponse,
 };
-use strata_framework::schema::{Attribute, Block, NestedBlock, Schema, Validator, parse_duration};
+use strata_framework::schema::{Attribute, Block, NestedBlock, Schema, Validator};
 use strata_framework::{AttributePath, Context, Resource, Type, Value};
 
-use crate::peering::{
-    self, PeeringError, PeeringSpec, PeeringState, Side, SideSpec, Timeouts, rules,
-};
+use crate::peering::{self, PeeringError, PeeringSpec, PeeringState, Side, SideSpec, rules};
 use crate::provider::{ProviderData, merged_tags};
 use crate::values::{opt_str, str_map, str_set, string_map, string_set};
 
@@ -560,15 +558,8 @@ async fn interruptible<T>(
     }
 }
 
-fn timeouts(state: &Value) -> Timeouts {
-    let t = state.attr("timeouts");
-    let get = |name: &str| t.attr(name).as_str().and_then(parse_duration);
-    let default = Timeouts::default();
-    Timeouts {
-        create: get("create").unwrap_or(default.create),
-        update: get("update").unwrap_or(default.update),
-        delete: get("delete").unwrap_or(default.delete),
-    }
+fn timeouts(state: &Value) -> crate::wait::Timeouts {
+    crate::resources::timeouts(state, crate::peering::DEFAULT_TIMEOUTS)
 }
 
 /// The engine's spec from a planned (or prior) state. Unknown CIDRs become `None`
