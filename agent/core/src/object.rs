@@ -258,7 +258,8 @@ impl Object {
             "Namespace" => 0,
             "CustomResourceDefinition" => 1,
             "ServiceAccount" | "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding" => 2,
-            "ConfigMap" | "Secret" | "StorageClass" | "PriorityClass" => 3,
+            "ConfigMap" | "Secret" | "StorageClass" | "PriorityClass" | "ResourceQuota"
+            | "LimitRange" => 3,
             "PersistentVolumeClaim" => 4,
             "Service" => 5,
             "StatefulSet" | "Deployment" | "DaemonSet" => 6,

@@ -4,7 +4,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{Disruption, Monitoring, Network, Placement, Resources, SecretKeyRef, Storage};
+use super::common::{
+    Disruption, Monitoring, Network, Placement, Resources, SecretKeyRef, ServiceExposure, Storage,
+};
 use crate::quantity::Quantity;
 
 /// How the Redis servers are organised.
@@ -71,6 +73,12 @@ pub struct RedisClusterSpec {
     pub placement: Placement,
     #[serde(default)]
     pub network: Network,
+    /// The client Service `<name>`. Default: ClusterIP. Redis Cluster redirects clients
+    /// to the pods' own addresses and Sentinels name the primary by its cluster DNS name,
+    /// both reachable only inside the cluster, so a load balancer alone does not expose
+    /// either topology to outside clients. `<name>-sentinel` is always ClusterIP.
+    #[serde(default)]
+    pub service: ServiceExposure,
     #[serde(default)]
     pub monitoring: Monitoring,
 }
@@ -263,9 +271,11 @@ pub struct Backup {
     #[serde(default = "daily")]
     pub daily: BackupSchedule,
     /// Where the daily backup is copied. Absent: kept on the backup volume only.
+    // Boxed: rarely set, and it would make every document as large as its fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub s3: Option<S3Target>,
-    /// The backup volume. Default size: 50Gi.
+    pub s3: Option<Box<S3Target>>,
+    /// The backup volume, a PersistentVolumeClaim `<name>-backup` shared by both
+    /// schedules. Default size: 50Gi; default class: `spec.storage.storageClass`.
     #[serde(default)]
     pub storage: Storage,
 }
@@ -296,14 +306,42 @@ pub struct BackupSchedule {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct S3Target {
+    /// Name of the bucket (3 to 63 lowercase letters, digits, `.` or `-`).
     pub bucket: String,
+    /// Key prefix. Default: `<namespace>/<name>`. Each daily snapshot is copied to
+    /// `<prefix>/daily/<time>/`; expire old ones with the bucket's lifecycle rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
+    /// Region of the bucket, e.g. `us-east-1`.
     pub region: String,
     /// A Secret with `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`. Absent: the pod's
-    /// own identity (IRSA or EKS Pod Identity).
+    /// own identity (IRSA or EKS Pod Identity) through the ServiceAccount `<name>-backup`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_secret: Option<String>,
+    /// IAM role for IRSA: put on the ServiceAccount `<name>-backup` as
+    /// `eks.amazonaws.com/role-arn`. With EKS Pod Identity, associate the role with that
+    /// ServiceAccount instead and leave this out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    /// Image of the upload container. Default: `amazon/aws-cli:2.17.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+}
+
+impl S3Target {
+    pub fn image(&self) -> String {
+        self.image
+            .clone()
+            .unwrap_or_else(|| "amazon/aws-cli:2.17.0".to_owned())
+    }
+
+    /// The key prefix without surrounding slashes.
+    pub fn prefix(&self, namespace: &str, name: &str) -> String {
+        match &self.prefix {
+            Some(prefix) => prefix.trim_matches('/').to_owned(),
+            None => format!("{namespace}/{name}"),
+        }
+    }
 }
 
 impl RedisClusterSpec {
@@ -377,6 +415,15 @@ impl RedisClusterSpec {
 
     pub fn storage_size(&self) -> Quantity {
         self.storage.size.clone().unwrap_or_else(|| "100Gi".into())
+    }
+
+    /// The backup volume's class: its own, or the data volumes' class.
+    pub fn backup_storage_class(&self) -> Option<String> {
+        self.backup
+            .storage
+            .storage_class
+            .clone()
+            .or_else(|| self.storage.storage_class.clone())
     }
 
     pub fn backup_storage_size(&self) -> Quantity {

@@ -97,7 +97,8 @@ pub struct Ingest {
     /// Optional HorizontalPodAutoscaler for the ingest nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<Autoscaling>,
-    /// Default: all but 10% of the replicas (at least one may go), as the seed's rolling updates.
+    /// Default: all but 10% of the replicas (at least one may go), as the seed's rolling
+    /// updates; with an autoscaler, of its minimum.
     #[serde(default)]
     pub disruption: Disruption,
 }
@@ -121,13 +122,17 @@ pub struct ObjectStorage {
     pub s3: S3Backend,
 }
 
-/// An S3 bucket.
+/// An S3 bucket (or an S3-compatible store).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct S3Backend {
+    /// Name of the bucket: 3–63 lowercase letters, digits, `-` or `.`.
     pub bucket: String,
+    /// Region of the bucket, e.g. `us-east-1`.
     pub region: String,
-    /// Default: the region's AWS endpoint.
+    /// An `https://` (or `http://`) URL, e.g. `https://s3.amazonaws.com` or a MinIO
+    /// Service. The NetworkPolicy opens egress to its port. Default: the region's AWS
+    /// endpoint (port 443).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
     /// A Secret with `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`. Absent: the pods'
@@ -178,7 +183,8 @@ pub struct StreamTls {
     /// Default: true.
     #[serde(default = "crate::spec::common::yes")]
     pub enabled: bool,
-    /// A `kubernetes.io/tls` Secret. Default: `<name>-tls`.
+    /// A `kubernetes.io/tls` Secret (`tls.crt`, `tls.key`), mounted read-only into the
+    /// controllers and ingest nodes. Default: `<name>-tls`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cert_secret: Option<String>,
 }
@@ -202,7 +208,8 @@ pub struct Sasl {
     /// Default: SCRAM-SHA-256 and SCRAM-SHA-512.
     #[serde(default = "scram")]
     pub mechanisms: Vec<SaslMechanism>,
-    /// A Secret with the SCRAM users. Default: `<name>-sasl-users`.
+    /// A Secret with the SCRAM users: one key per user name, its value the password.
+    /// Mounted read-only into the ingest nodes. Default: `<name>-sasl-users`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users_secret: Option<String>,
 }
@@ -235,7 +242,8 @@ impl SaslMechanism {
 }
 
 /// Who may produce and consume. Egress is always limited to the cluster's own pods, DNS
-/// (53) and HTTPS (443, for S3).
+/// (53, TCP and UDP), S3 (443, or the port of `objectStorage.s3.endpoint`) and the port
+/// of `otlpEndpoint` when set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct StreamNetwork {
@@ -260,6 +268,8 @@ impl Default for StreamNetwork {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Topic {
+    /// At most 249 letters, digits, `.`, `_` or `-` (not `.` or `..`). Kafka treats `.`
+    /// and `_` alike, so `a.b` and `a_b` cannot both exist.
     pub name: String,
     /// Default: 6.
     #[serde(default = "six")]
@@ -341,9 +351,24 @@ impl StreamClusterSpec {
             .unwrap_or_else(|| "100Gi".into())
     }
 
-    /// Ingest pods that must stay up: the user's value, or all but 10% (at least one may go).
+    /// The ingest nodes' autoscaler when it is on (and so rendered).
+    pub fn ingest_autoscaled(&self) -> Option<&Autoscaling> {
+        self.ingest.autoscaling.as_ref().filter(|a| a.enabled)
+    }
+
+    /// The fewest ingest nodes (brokers) there will be: the autoscaler's minimum while
+    /// one is on, else `ingest.replicas`.
+    pub fn min_ingest_replicas(&self) -> u32 {
+        match self.ingest_autoscaled() {
+            Some(a) => a.min_replicas.unwrap_or(self.ingest.replicas),
+            None => self.ingest.replicas,
+        }
+    }
+
+    /// Ingest pods that must stay up: the user's value, or all but 10% (at least one may
+    /// go) of [`Self::min_ingest_replicas`], so drains work at the autoscaler's minimum.
     pub fn ingest_min_available(&self) -> u32 {
-        let replicas = self.ingest.replicas;
+        let replicas = self.min_ingest_replicas();
         self.ingest
             .disruption
             .min_available

@@ -51,19 +51,32 @@ pub struct VectorStoreSpec {
     /// API-key authentication (anonymous access is always off).
     #[serde(default)]
     pub auth: VectorAuth,
-    /// Default: on for Weaviate (3–9 replicas at 70% CPU / 80% memory), off for Grape,
-    /// whose Raft membership should change by intent, not by load.
+    /// Default: on for Weaviate (from `replicas` up to 9, or `replicas` when that is more,
+    /// at 70% CPU / 80% memory), off for Grape, whose Raft membership should change by
+    /// intent, not by load (`server.yaml` names `replicas` peers only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<Autoscaling>,
+    /// The PodDisruptionBudget, rendered when at least 2 pods run (`replicas`, or the
+    /// autoscaler's minimum when it is on). Default: a majority (2 of 3), and never all
+    /// of them (1 of 2), so nodes can be drained. Grape needs a majority to stay writable.
     #[serde(default)]
     pub disruption: Disruption,
+    /// Default: pods on different nodes (required), spread over zones (preferred).
     #[serde(default)]
     pub placement: Placement,
+    /// Who may reach the client ports (REST 8080, and gRPC 50051 for Weaviate). Default,
+    /// when no source is listed: every pod of the workload's own namespace. The cluster
+    /// ports (Weaviate gossip 7100 and data 7101, Grape Raft 9000) are open only to the
+    /// workload's own pods, the metrics port only to `monitoring.namespace`. Egress is
+    /// left open: vectorizer modules call model APIs outside the cluster.
     #[serde(default)]
     pub network: Network,
-    /// The client Service. Default: ClusterIP.
+    /// The client Service `<name>`; for Grape also the write Service `<name>-leader`,
+    /// exposed the same way. Default: ClusterIP.
     #[serde(default)]
     pub service: ServiceExposure,
+    /// ServiceMonitor and PrometheusRule (the seeds' alerts). With `enabled: false` the
+    /// engine's metrics endpoint is turned off too.
     #[serde(default)]
     pub monitoring: Monitoring,
     /// Weaviate settings; only with `engine: weaviate`.
@@ -78,8 +91,9 @@ pub struct VectorStoreSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct VectorAuth {
-    /// The Secret key holding the comma-separated API keys. Default: key `api-keys` of
-    /// Secret `<name>-api-keys`.
+    /// The Secret key holding the API keys: for Weaviate comma-separated keys, for Grape
+    /// the contents of its `api_keys_file` (mounted as `api_keys.yaml`). Default: key
+    /// `api-keys` of Secret `<name>-api-keys`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_keys: Option<SecretKeyRef>,
     /// Weaviate: the Secret key holding the users the keys map to, comma-separated in the
@@ -104,9 +118,14 @@ pub struct WeaviateSettings {
     /// `DEFAULT_VECTORIZER_MODULE`. Default: `none`.
     #[serde(default = "none_module")]
     pub default_vectorizer_module: String,
-    /// More environment variables for Weaviate (not secrets).
+    /// More environment variables for Weaviate (not secrets), e.g. `ENABLE_MODULES`.
+    /// Variables the agent sets itself (`CLUSTER_JOIN`, `AUTHENTICATION_*`, …) are refused.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+    /// Environment variables read from Secrets, e.g. `OPENAI_APIKEY` for
+    /// `text2vec-openai`; the values never appear in the repo or the rendered objects.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret_env: BTreeMap<String, SecretKeyRef>,
 }
 
 impl Default for WeaviateSettings {
@@ -117,6 +136,7 @@ impl Default for WeaviateSettings {
             flush_idle_after_seconds: sixty(),
             default_vectorizer_module: none_module(),
             env: BTreeMap::new(),
+            secret_env: BTreeMap::new(),
         }
     }
 }
@@ -131,9 +151,9 @@ pub struct GrapeSettings {
     /// Shards the data is split into. Default: 16.
     #[serde(default = "sixteen")]
     pub shards: u32,
-    /// Copies of each shard; at most `replicas`. Default: 3.
-    #[serde(default = "three")]
-    pub replication_factor: u32,
+    /// Copies of each shard; at most `replicas`. Default: 3, or `replicas` when fewer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replication_factor: Option<u32>,
     #[serde(default)]
     pub hnsw: Hnsw,
     /// Binary quantisation of the index. Default: true.
@@ -148,7 +168,9 @@ pub struct GrapeSettings {
     /// Raft heartbeat. Default: 1000 ms.
     #[serde(default = "heartbeat_ms")]
     pub heartbeat_interval_ms: u32,
-    /// TLS for the API and Raft: a `kubernetes.io/tls` Secret. Absent: plain TCP.
+    /// TLS for the API and Raft: a `kubernetes.io/tls` Secret with `tls.crt`, `tls.key`
+    /// and `ca.crt` (as cert-manager writes it); its certificate must name the pods
+    /// (`*.<name>-headless.<namespace>.svc.cluster.local`) and the Services. Absent: plain TCP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_secret: Option<String>,
 }
@@ -158,7 +180,7 @@ impl Default for GrapeSettings {
         Self {
             vector_dimension: dimension(),
             shards: sixteen(),
-            replication_factor: three(),
+            replication_factor: None,
             hnsw: Hnsw::default(),
             binary_quantization: true,
             cache_size_mb: cache_mb(),
@@ -230,7 +252,7 @@ impl VectorStoreSpec {
             (None, VectorEngine::Weaviate) => Some(Autoscaling {
                 enabled: true,
                 min_replicas: None,
-                max_replicas: 9,
+                max_replicas: self.replicas.max(9),
                 target_cpu_utilization: Some(70),
                 target_memory_utilization: Some(80),
             }),
@@ -258,6 +280,14 @@ impl VectorStoreSpec {
 
     pub fn grape(&self) -> GrapeSettings {
         self.grape.clone().unwrap_or_default()
+    }
+
+    /// Grape's copies of each shard: the user's value, or 3 capped at the replica count.
+    pub fn replication_factor(&self) -> u32 {
+        self.grape
+            .as_ref()
+            .and_then(|g| g.replication_factor)
+            .unwrap_or_else(|| self.replicas.clamp(1, 3))
     }
 }
 
