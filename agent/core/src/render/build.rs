@@ -601,3 +601,47 @@ pub fn prometheus_rule(
 pub fn quantity(q: &Quantity) -> K8sQuantity {
     q.to_k8s()
 }
+
+/// The pod-template annotation holding [`config_hash`] of the files a pod mounts, so pods
+/// roll when their configuration changes, and only then.
+pub const CONFIG_HASH: &str = "strata.dev/config-hash";
+
+/// A stable fingerprint (64-bit FNV-1a, hex) of some texts: the same on every platform
+/// and Rust version, unlike `std`'s hashers. Each part is terminated, so ("ab", "c") and
+/// ("a", "bc") differ.
+pub fn config_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain([0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
+}
+
+/// [`config_hash`] of a ConfigMap's data (keys and values).
+pub fn data_hash(data: &BTreeMap<String, String>) -> String {
+    config_hash(data.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]))
+}
+
+/// A scratch volume, optionally capped (exceeding the cap evicts the pod).
+pub fn empty_dir(name: &str, size_limit: Option<&Quantity>) -> k8s_openapi::api::core::v1::Volume {
+    k8s_openapi::api::core::v1::Volume {
+        name: name.to_owned(),
+        empty_dir: Some(k8s_openapi::api::core::v1::EmptyDirVolumeSource {
+            size_limit: size_limit.map(Quantity::to_k8s),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+pub fn mount(volume: &str, path: &str, read_only: bool) -> k8s_openapi::api::core::v1::VolumeMount {
+    k8s_openapi::api::core::v1::VolumeMount {
+        name: volume.to_owned(),
+        mount_path: path.to_owned(),
+        read_only: read_only.then_some(true),
+        ..Default::default()
+    }
+}

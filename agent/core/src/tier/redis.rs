@@ -26,11 +26,7 @@ pub mod server;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, EmptyDirVolumeSource, KeyToPath, Volume, VolumeMount,
-};
+use k8s_openapi::api::core::v1::{ConfigMapVolumeSource, KeyToPath, Volume};
 
 use crate::diag::Checks;
 use crate::object::Object;
@@ -54,7 +50,7 @@ pub const UID: i64 = 999;
 
 /// Pod template annotation with a digest of the files the pods read at start-up, so a
 /// change to them rolls the pods.
-pub const CONFIG_HASH: &str = "strata.dev/config-hash";
+pub use crate::render::build::CONFIG_HASH;
 
 /// Rules of a `RedisCluster` beyond its types.
 pub fn validate(workload: &RedisCluster, checks: &mut Checks) {
@@ -176,34 +172,4 @@ fn config_volume<'k>(
         }),
         ..Default::default()
     }
-}
-
-/// A scratch volume (for `/tmp` under a read-only root filesystem).
-fn empty_dir(name: &str) -> Volume {
-    Volume {
-        name: name.to_owned(),
-        empty_dir: Some(EmptyDirVolumeSource::default()),
-        ..Default::default()
-    }
-}
-
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.to_owned(),
-        mount_path: path.to_owned(),
-        read_only: read_only.then_some(true),
-        ..Default::default()
-    }
-}
-
-/// A short, stable digest (FNV-1a, 64 bits) of a ConfigMap's data, for [`CONFIG_HASH`].
-fn digest(data: &BTreeMap<String, String>) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for (key, value) in data {
-        for byte in key.bytes().chain([0]).chain(value.bytes()).chain([0]) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{hash:016x}")
 }

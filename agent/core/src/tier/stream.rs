@@ -129,7 +129,7 @@ pub fn render(workload: &StreamCluster, _context: &Context) -> Vec<Object> {
     let spec = &w.spec;
     let names = Names::of(w);
     let production = config::production_yaml(w, &names);
-    let config_hash = config::hash(&production);
+    let config_hash = build::config_hash([production.as_str()]);
     let mut objects: Vec<Object> = vec![
         build::config_map(
             &names.config(),

@@ -23,7 +23,6 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     Container, EmptyDirVolumeSource, PodSpec, PodTemplateSpec, Service, ServicePort, Volume,
-    VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{NetworkPolicyIngressRule, NetworkPolicyPort};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -46,7 +45,7 @@ const COMPONENT: &str = "database";
 const UID: i64 = 1000;
 /// Pod-template annotation with a hash of the ConfigMap: a configuration change rolls the
 /// pods (neither engine re-reads its configuration), a commit that changes nothing does not.
-pub const CONFIG_HASH: &str = "strata.dev/config-hash";
+pub use build::CONFIG_HASH;
 
 /// Who may reach a port.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,7 +180,7 @@ pub fn render(w: &VectorStore, _context: &Context) -> Vec<Object> {
     let autoscaling = spec.autoscaling();
 
     let mut objects: Vec<Object> = Vec::new();
-    let hash = config_hash(&plan.config);
+    let hash = build::data_hash(&plan.config);
     objects.push(build::config_map(&config_name(name), namespace, plan.config.clone()).into());
 
     // Every TCP port on the headless Service (pod DNS and the ServiceMonitor's target);
@@ -322,8 +321,8 @@ fn stateful_set(
     // A read-only root; the engines write only to their data volume and /tmp.
     container.security_context = Some(build::container_security(UID, true));
     let mounts = container.volume_mounts.get_or_insert_with(Vec::new);
-    mounts.insert(0, mount("data", plan.data_path, false));
-    mounts.push(mount("tmp", "/tmp", false));
+    mounts.insert(0, build::mount("data", plan.data_path, false));
+    mounts.push(build::mount("tmp", "/tmp", false));
 
     let mut volumes = plan.volumes.clone();
     volumes.push(Volume {
@@ -391,15 +390,6 @@ fn stateful_set(
             volume_claim_templates: Some(vec![claim]),
             ..Default::default()
         }),
-        ..Default::default()
-    }
-}
-
-fn mount(volume: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: volume.to_owned(),
-        mount_path: path.to_owned(),
-        read_only: read_only.then_some(true),
         ..Default::default()
     }
 }
@@ -481,19 +471,6 @@ fn service_monitor(w: &VectorStore, selector: &Labels) -> CustomObject {
         spec.insert("jobLabel".to_owned(), labels::INSTANCE.into());
     }
     monitor
-}
-
-/// A stable hash (64-bit FNV-1a, hex) of the configuration: the same on every platform
-/// and Rust version, unlike `std`'s hashers.
-fn config_hash(config: &BTreeMap<String, String>) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for (key, value) in config {
-        for byte in key.bytes().chain([0]).chain(value.bytes()).chain([0]) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    format!("{hash:016x}")
 }
 
 /// A Secret reference: a DNS-subdomain name and a valid key.

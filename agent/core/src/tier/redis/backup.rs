@@ -19,7 +19,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::config::{self, BACKUP_DIR, CONFIG_DIR};
 use super::server::{cli_auth_env, config_map_name};
-use super::{Redis, UID, config_volume, empty_dir, mount};
+use super::{Redis, UID, config_volume};
 use crate::object::Object;
 use crate::render::build;
 use crate::spec::common::{Resources, SecretKeyRef};
@@ -105,7 +105,7 @@ fn cron_job(
                 }),
                 ..Default::default()
             },
-            empty_dir("tmp"),
+            build::empty_dir("tmp", None),
         ]),
         security_context: Some(build::pod_security(UID)),
         node_selector: build::node_selector(&spec.placement),
@@ -161,9 +161,9 @@ fn snapshot_container(redis: &Redis, kind: &str, keep: u32) -> Container {
         ))),
         security_context: Some(build::container_security(UID, true)),
         volume_mounts: Some(vec![
-            mount("config", CONFIG_DIR, true),
-            mount("backup", BACKUP_DIR, false),
-            mount("tmp", "/tmp", false),
+            build::mount("config", CONFIG_DIR, true),
+            build::mount("backup", BACKUP_DIR, false),
+            build::mount("tmp", "/tmp", false),
         ]),
         ..Default::default()
     }
@@ -209,8 +209,8 @@ fn upload_container(redis: &Redis, s3: &S3Target) -> Container {
         ))),
         security_context: Some(build::container_security(UID, true)),
         volume_mounts: Some(vec![
-            mount("backup", BACKUP_DIR, true),
-            mount("tmp", "/tmp", false),
+            build::mount("backup", BACKUP_DIR, true),
+            build::mount("tmp", "/tmp", false),
         ]),
         ..Default::default()
     }

@@ -15,7 +15,7 @@ use super::config::{self, SENTINEL_CONF, SENTINEL_CONFIG_DIR};
 use super::server::{
     LIVENESS, READINESS, cli_auth_env, exporter_container, password_env, pod_template,
 };
-use super::{Redis, SENTINEL_EXPORTER_PORT, SENTINEL_PORT, UID, config_volume, empty_dir, mount};
+use super::{Redis, SENTINEL_EXPORTER_PORT, SENTINEL_PORT, UID, config_volume};
 use crate::object::Object;
 use crate::render::build;
 use crate::spec::common::{Resources, ServiceExposure};
@@ -90,7 +90,7 @@ fn stateful_set(
         containers,
         volumes: Some(vec![
             config_volume("config", &config_map_name(redis), files.keys()),
-            empty_dir("tmp"),
+            build::empty_dir("tmp", None),
         ]),
         security_context: Some(build::pod_security(UID)),
         affinity: build::anti_affinity(&spec.placement, &labels),
@@ -145,9 +145,9 @@ fn init_container(redis: &Redis) -> Container {
         ))),
         security_context: Some(build::container_security(UID, true)),
         volume_mounts: Some(vec![
-            mount("data", "/data", false),
-            mount("config", SENTINEL_CONFIG_DIR, true),
-            mount("tmp", "/tmp", false),
+            build::mount("data", "/data", false),
+            build::mount("config", SENTINEL_CONFIG_DIR, true),
+            build::mount("tmp", "/tmp", false),
         ]),
         ..Default::default()
     }
@@ -172,9 +172,9 @@ fn sentinel_container(redis: &Redis, sentinel: &SentinelSpec) -> Container {
         resources: Some(build::resources(&sentinel.resources)),
         security_context: Some(build::container_security(UID, true)),
         volume_mounts: Some(vec![
-            mount("data", "/data", false),
-            mount("config", SENTINEL_CONFIG_DIR, true),
-            mount("tmp", "/tmp", false),
+            build::mount("data", "/data", false),
+            build::mount("config", SENTINEL_CONFIG_DIR, true),
+            build::mount("tmp", "/tmp", false),
         ]),
         ..Default::default()
     }

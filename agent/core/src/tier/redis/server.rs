@@ -10,10 +10,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use super::config::{self, CONFIG_DIR};
-use super::{
-    BUS_PORT, CONFIG_HASH, EXPORTER_PORT, REDIS_PORT, Redis, UID, config_volume, digest, empty_dir,
-    mount,
-};
+use super::{BUS_PORT, CONFIG_HASH, EXPORTER_PORT, REDIS_PORT, Redis, UID, config_volume};
 use crate::object::Object;
 use crate::render::build::{self, Labels, Timing};
 
@@ -139,7 +136,7 @@ fn stateful_set(redis: &Redis, files: &BTreeMap<String, String>) -> StatefulSet 
         containers,
         volumes: Some(vec![
             config_volume("config", &config_map_name(redis), files.keys()),
-            empty_dir("tmp"),
+            build::empty_dir("tmp", None),
         ]),
         security_context: Some(build::pod_security(UID)),
         affinity: build::anti_affinity(&spec.placement, &labels),
@@ -186,7 +183,10 @@ pub fn pod_template(
     PodTemplateSpec {
         metadata: Some(ObjectMeta {
             labels: Some(labels),
-            annotations: Some(BTreeMap::from([(CONFIG_HASH.to_owned(), digest(files))])),
+            annotations: Some(BTreeMap::from([(
+                CONFIG_HASH.to_owned(),
+                build::data_hash(files),
+            )])),
             ..Default::default()
         }),
         spec: Some(spec),
@@ -226,9 +226,9 @@ fn redis_container(redis: &Redis) -> Container {
         resources: Some(build::resources(&spec.resources())),
         security_context: Some(build::container_security(UID, true)),
         volume_mounts: Some(vec![
-            mount("data", "/data", false),
-            mount("config", CONFIG_DIR, true),
-            mount("tmp", "/tmp", false),
+            build::mount("data", "/data", false),
+            build::mount("config", CONFIG_DIR, true),
+            build::mount("tmp", "/tmp", false),
         ]),
         ..Default::default()
     }

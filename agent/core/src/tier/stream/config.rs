@@ -215,14 +215,3 @@ pub fn topics_yaml(w: &StreamCluster) -> String {
     }
     out
 }
-
-/// A stable fingerprint of a file (64-bit FNV-1a), put on the pod templates so pods roll
-/// when their configuration changes and only then.
-pub fn hash(text: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in text.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{hash:016x}")
-}

@@ -7,8 +7,8 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetSpec, StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    ConfigMapVolumeSource, Container, EmptyDirVolumeSource, EnvVar, PodSpec, PodTemplateSpec,
-    SecretVolumeSource, Volume, VolumeMount,
+    ConfigMapVolumeSource, Container, EnvVar, PodSpec, PodTemplateSpec, SecretVolumeSource, Volume,
+    VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -35,7 +35,7 @@ pub const CACHE_DIR: &str = "/var/lib/chronik/cache";
 /// The volume claim template of the controllers (PVCs `metadata-<name>-controller-<i>`).
 pub const METADATA_VOLUME: &str = "metadata";
 /// The pod template annotation carrying the hash of `production.yaml`.
-pub const CONFIG_HASH: &str = "strata.dev/config-hash";
+pub use crate::render::build::CONFIG_HASH;
 
 /// Secret files are readable by the pods' group (fsGroup) only.
 const SECRET_MODE: i32 = 0o440;
@@ -53,11 +53,11 @@ pub fn controllers(w: &StreamCluster, names: &Names, config_hash: &str) -> State
     let mut mounts = vec![
         config_mount(),
         tmp_mount(),
-        mount(METADATA_VOLUME, METADATA_DIR),
+        build::mount(METADATA_VOLUME, METADATA_DIR, false),
     ];
     if spec.security.tls.enabled {
         volumes.push(secret_volume("tls", &spec.tls_secret(names.name)));
-        mounts.push(read_only_mount("tls", TLS_DIR));
+        mounts.push(build::mount("tls", TLS_DIR, true));
     }
     let mut env = vec![
         build::env_field("CHRONIK_NODE_ID", "metadata.name"),
@@ -137,16 +137,20 @@ pub fn ingest(w: &StreamCluster, names: &Names, config_hash: &str) -> Deployment
     let mut volumes = vec![
         config_volume(names),
         tmp_volume(),
-        empty_dir("cache", &spec.cache_size()),
+        build::empty_dir("cache", Some(&spec.cache_size())),
     ];
-    let mut mounts = vec![config_mount(), tmp_mount(), mount("cache", CACHE_DIR)];
+    let mut mounts = vec![
+        config_mount(),
+        tmp_mount(),
+        build::mount("cache", CACHE_DIR, false),
+    ];
     if spec.security.tls.enabled {
         volumes.push(secret_volume("tls", &spec.tls_secret(names.name)));
-        mounts.push(read_only_mount("tls", TLS_DIR));
+        mounts.push(build::mount("tls", TLS_DIR, true));
     }
     if spec.security.sasl.enabled {
         volumes.push(secret_volume("sasl", &spec.sasl_secret(names.name)));
-        mounts.push(read_only_mount("sasl", SASL_DIR));
+        mounts.push(build::mount("sasl", SASL_DIR, true));
     }
     let s3 = &spec.object_storage.s3;
     let mut env = vec![
@@ -287,26 +291,15 @@ fn config_volume(names: &Names) -> Volume {
 }
 
 fn config_mount() -> VolumeMount {
-    read_only_mount("config", CONFIG_DIR)
+    build::mount("config", CONFIG_DIR, true)
 }
 
 fn tmp_volume() -> Volume {
-    empty_dir("tmp", &Quantity::from(TMP_SIZE))
+    build::empty_dir("tmp", Some(&Quantity::from(TMP_SIZE)))
 }
 
 fn tmp_mount() -> VolumeMount {
-    mount("tmp", "/tmp")
-}
-
-fn empty_dir(name: &str, size: &Quantity) -> Volume {
-    Volume {
-        name: name.to_owned(),
-        empty_dir: Some(EmptyDirVolumeSource {
-            size_limit: Some(build::quantity(size)),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
+    build::mount("tmp", "/tmp", false)
 }
 
 /// A Secret as read-only files.
@@ -319,20 +312,5 @@ fn secret_volume(name: &str, secret: &str) -> Volume {
             ..Default::default()
         }),
         ..Default::default()
-    }
-}
-
-fn mount(name: &str, path: &str) -> VolumeMount {
-    VolumeMount {
-        name: name.to_owned(),
-        mount_path: path.to_owned(),
-        ..Default::default()
-    }
-}
-
-fn read_only_mount(name: &str, path: &str) -> VolumeMount {
-    VolumeMount {
-        read_only: Some(true),
-        ..mount(name, path)
     }
 }

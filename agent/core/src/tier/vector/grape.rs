@@ -9,9 +9,7 @@ use k8s_openapi::api::core::v1::{
     Volume, VolumeProjection,
 };
 
-use super::{
-    Access, Plan, Port, config_name, mount, pod_host, pod_labels, scope, valid_secret_name,
-};
+use super::{Access, Plan, Port, config_name, pod_host, pod_labels, scope, valid_secret_name};
 use crate::diag::Checks;
 use crate::render::build::{self, Alert, Timing};
 use crate::spec::VectorStore;
@@ -142,7 +140,7 @@ pub(super) fn plan(w: &VectorStore) -> Plan {
             build::env_field("GRAPE_NODE_ID", "metadata.name"),
             build::env("RUST_LOG", "info"),
         ]),
-        volume_mounts: Some(vec![mount("config", CONFIG_DIR, true)]),
+        volume_mounts: Some(vec![build::mount("config", CONFIG_DIR, true)]),
         // Seed health check: every 10 s, 5 s timeout, 3 retries, 30 s start period. A
         // restart costs a Raft member, so liveness waits longer and checks less often.
         readiness_probe: Some(probe(Timing {
