@@ -23,5 +23,5 @@ pub mod validate;
 
 pub use diag::{Diagnostic, Severity};
 pub use load::RepoFile;
-pub use object::{Object, ObjectKey, to_yaml};
+pub use object::{Object, ObjectKey, to_yaml, write_yaml};
 pub use repo::{RenderError, Repo};

@@ -338,14 +338,21 @@ impl From<CustomObject> for Object {
 
 /// Objects as multi-document YAML that `kubectl apply -f -` accepts.
 pub fn to_yaml(objects: &[Object]) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
+    write_yaml(objects, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("YAML is UTF-8")
+}
+
+/// Writes [`to_yaml`]'s output object by object, so printing thousands of objects never
+/// holds the whole text in memory.
+pub fn write_yaml(objects: &[Object], out: &mut impl std::io::Write) -> std::io::Result<()> {
     for object in objects {
-        out.push_str("---\n");
         let text = serde_saphyr::to_string(object).expect("Kubernetes objects serialize to YAML");
-        out.push_str(&text);
+        out.write_all(b"---\n")?;
+        out.write_all(text.as_bytes())?;
         if !text.ends_with('\n') {
-            out.push('\n');
+            out.write_all(b"\n")?;
         }
     }
-    out
+    Ok(())
 }

@@ -7,7 +7,7 @@ use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use strata_agent_core::{Object, RenderError, Repo, to_yaml};
+use strata_agent_core::{Object, RenderError, Repo, to_yaml, write_yaml};
 
 use crate::input::{self, SourceArgs};
 use crate::report::{self, Status};
@@ -73,11 +73,8 @@ pub fn run(args: &Args) -> anyhow::Result<Status> {
 
 /// The YAML on stdout; a closed pipe (`| head`) is not an error.
 fn print(objects: &[Object]) -> anyhow::Result<()> {
-    let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(to_yaml(objects).as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    let mut stdout = io::BufWriter::new(io::stdout().lock());
+    match write_yaml(objects, &mut stdout).and_then(|()| stdout.flush()) {
         Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
             Err(error).context("cannot write to stdout")
         }
