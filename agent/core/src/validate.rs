@@ -60,7 +60,7 @@ pub fn validate(documents: &[Document]) -> Vec<Diagnostic> {
         }
     }
     duplicates(documents, &mut out);
-    storage_classes(documents, &mut out);
+    storage_classes(documents, &clusters, &mut out);
     out
 }
 
@@ -318,13 +318,16 @@ fn overlaps(a: &[String], b: &[String]) -> bool {
 }
 
 /// A storage class the targeted cluster does not declare: the volumes would stay pending.
-fn storage_classes(documents: &[Document], out: &mut Vec<Diagnostic>) {
-    let clusters = declared_clusters(documents);
+fn storage_classes(
+    documents: &[Document],
+    clusters: &BTreeMap<String, BTreeSet<String>>,
+    out: &mut Vec<Diagnostic>,
+) {
     for document in documents {
         let classes = tier::storage_classes(&document.body);
         let targets = document.body.clusters();
         for (path, class) in classes {
-            for (cluster, known) in &clusters {
+            for (cluster, known) in clusters {
                 let targeted = targets.is_empty() || targets.contains(cluster);
                 if targeted && !known.is_empty() && !known.contains(&class) {
                     Checks::new(&document.origin, out).warn(

@@ -479,15 +479,17 @@ pub fn pod_peer(labels: &Labels) -> NetworkPolicyPeer {
     }
 }
 
+/// A NetworkPolicy port; `protocol` is `TCP` or `UDP`.
+pub fn policy_port(port: i32, protocol: &str) -> NetworkPolicyPort {
+    NetworkPolicyPort {
+        port: Some(IntOrString::Int(port)),
+        protocol: Some(protocol.to_owned()),
+        ..Default::default()
+    }
+}
+
 pub fn tcp_ports(ports: &[i32]) -> Vec<NetworkPolicyPort> {
-    ports
-        .iter()
-        .map(|port| NetworkPolicyPort {
-            port: Some(IntOrString::Int(*port)),
-            protocol: Some("TCP".to_owned()),
-            ..Default::default()
-        })
-        .collect()
+    ports.iter().map(|port| policy_port(*port, "TCP")).collect()
 }
 
 /// An ingress rule: `from` may reach `ports` (all ports when empty).

@@ -145,6 +145,14 @@ impl Disruption {
     pub fn min_available_for(&self, replicas: u32) -> u32 {
         self.min_available.unwrap_or(replicas / 2 + 1)
     }
+
+    /// Like [`Self::min_available_for`], but a default majority is capped so one pod can
+    /// always be evicted (a majority of 2 is 2, which would block every drain). A user's
+    /// value is kept; validation holds it below the replicas.
+    pub fn min_available_below(&self, replicas: u32) -> u32 {
+        self.min_available
+            .unwrap_or_else(|| (replicas / 2 + 1).min(replicas.saturating_sub(1)))
+    }
 }
 
 /// How strongly to spread pods.

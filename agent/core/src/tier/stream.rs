@@ -30,8 +30,7 @@ mod tests;
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Service;
-use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyPort};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyEgressRule};
 
 use crate::diag::Checks;
 use crate::object::{CustomObject, Object};
@@ -266,7 +265,10 @@ fn network_policy(w: &StreamCluster, names: &Names) -> NetworkPolicy {
         // DNS: the seed opens TCP 53 only, but lookups go over UDP first.
         NetworkPolicyEgressRule {
             to: None,
-            ports: Some(vec![policy_port(53, "UDP"), policy_port(53, "TCP")]),
+            ports: Some(vec![
+                build::policy_port(53, "UDP"),
+                build::policy_port(53, "TCP"),
+            ]),
         },
     ];
     if let Some(port) = spec.otlp_endpoint.as_deref().and_then(otlp_port) {
@@ -279,14 +281,6 @@ fn network_policy(w: &StreamCluster, names: &Names) -> NetworkPolicy {
         ingress,
         Some(egress),
     )
-}
-
-fn policy_port(port: i32, protocol: &str) -> NetworkPolicyPort {
-    NetworkPolicyPort {
-        port: Some(IntOrString::Int(port)),
-        protocol: Some(protocol.to_owned()),
-        ..Default::default()
-    }
 }
 
 fn service_monitor(w: &StreamCluster, names: &Names) -> CustomObject {

@@ -24,9 +24,8 @@ use k8s_openapi::api::apps::v1::{
 use k8s_openapi::api::core::v1::{
     Container, EmptyDirVolumeSource, PodSpec, PodTemplateSpec, Service, ServicePort, Volume,
 };
-use k8s_openapi::api::networking::v1::{NetworkPolicyIngressRule, NetworkPolicyPort};
+use k8s_openapi::api::networking::v1::NetworkPolicyIngressRule;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use crate::diag::Checks;
 use crate::object::{CustomObject, Object};
@@ -252,7 +251,7 @@ fn pod_floor(w: &VectorStore) -> u32 {
 /// block every drain); validation keeps a user's value below the floor.
 fn min_available(w: &VectorStore) -> Option<u32> {
     let floor = pod_floor(w);
-    (floor > 1).then(|| w.spec.disruption.min_available_for(floor).min(floor - 1))
+    (floor > 1).then(|| w.spec.disruption.min_available_below(floor))
 }
 
 /// The labels that select the workload's database pods.
@@ -427,11 +426,10 @@ fn network_policy(
         vec![build::pod_peer(selector)],
         &numbers(&[Access::Client, Access::Cluster]),
     );
-    let udp = ports.iter().filter(|p| p.udp).map(|p| NetworkPolicyPort {
-        port: Some(IntOrString::Int(p.number)),
-        protocol: Some("UDP".to_owned()),
-        ..Default::default()
-    });
+    let udp = ports
+        .iter()
+        .filter(|p| p.udp)
+        .map(|p| build::policy_port(p.number, "UDP"));
     own.ports.get_or_insert_with(Vec::new).extend(udp);
     rules.push(own);
 

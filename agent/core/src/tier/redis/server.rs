@@ -52,14 +52,10 @@ pub fn render(redis: &Redis) -> Vec<Object> {
 /// The servers' budget: the document's, or a majority (4 of 6) that still leaves a pod
 /// to drain (1 of a primary and one replica).
 pub fn min_available(redis: &Redis) -> u32 {
-    let pods = redis.spec.server_pods();
-    let disruption = &redis.spec.disruption;
-    match disruption.min_available {
-        Some(min) => min,
-        None => disruption
-            .min_available_for(pods)
-            .min(pods.saturating_sub(1)),
-    }
+    redis
+        .spec
+        .disruption
+        .min_available_below(redis.spec.server_pods())
 }
 
 pub fn config_map_name(redis: &Redis) -> String {
