@@ -43,7 +43,7 @@ mod tree;
 pub use credentials::{Credentials, CredentialsError, SSH_USERNAME, TOKEN_USERNAME};
 pub use reference::{CommitId, ParseReferenceError, Reference};
 pub use source::{Error, LAST_GOOD_REF, Revision, Source, SourceConfig, Synced};
-pub use tree::{ReadError, RepoFile};
+pub use tree::{ReadError, RepoFile, join_path, normalise_subdir};
 
 /// Sets libgit2's process-wide network timeouts: for establishing a connection and for
 /// each read or write on it. libgit2 has none by default, so a server that stops

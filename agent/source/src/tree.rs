@@ -78,7 +78,7 @@ pub enum ReadError {
 
 /// Normalises `subdir` to `a/b` (no leading/trailing or doubled `/`, no `.`); empty
 /// means the root.
-fn normalise(subdir: &str) -> Result<String, ReadError> {
+pub fn normalise_subdir(subdir: &str) -> Result<String, ReadError> {
     if subdir.starts_with('/') {
         return Err(ReadError::InvalidSubdir(subdir.to_owned()));
     }
@@ -107,7 +107,7 @@ pub(crate) fn read_files(
         move |source| ReadError::Object { path, id, source }
     };
     let mut tree = commit.tree().map_err(object_error(""))?;
-    let prefix = normalise(subdir.unwrap_or_default())?;
+    let prefix = normalise_subdir(subdir.unwrap_or_default())?;
     if !prefix.is_empty() {
         let given = subdir.unwrap_or_default().to_owned();
         let entry = tree.get_path(Path::new(&prefix)).map_err(|e| {
@@ -142,10 +142,10 @@ fn collect(
 ) -> Result<(), ReadError> {
     for entry in tree.iter() {
         let name = std::str::from_utf8(entry.name_bytes()).map_err(|_| ReadError::NonUtf8Path {
-            path: join(prefix, &String::from_utf8_lossy(entry.name_bytes())),
+            path: join_path(prefix, &String::from_utf8_lossy(entry.name_bytes())),
             id,
         })?;
-        let path = join(prefix, name);
+        let path = join_path(prefix, name);
         let object_error = |source| ReadError::Object {
             path: path.clone(),
             id,
@@ -173,7 +173,8 @@ fn collect(
     Ok(())
 }
 
-fn join(prefix: &str, name: &str) -> String {
+/// `prefix/name`, or `name` at the root (empty prefix).
+pub fn join_path(prefix: &str, name: &str) -> String {
     if prefix.is_empty() {
         name.to_owned()
     } else {
@@ -187,16 +188,16 @@ mod tests {
 
     #[test]
     fn subdirs_are_normalised() {
-        assert_eq!(normalise("").unwrap(), "");
-        assert_eq!(normalise(".").unwrap(), "");
-        assert_eq!(normalise("apps/").unwrap(), "apps");
-        assert_eq!(normalise("./apps//redis/").unwrap(), "apps/redis");
+        assert_eq!(normalise_subdir("").unwrap(), "");
+        assert_eq!(normalise_subdir(".").unwrap(), "");
+        assert_eq!(normalise_subdir("apps/").unwrap(), "apps");
+        assert_eq!(normalise_subdir("./apps//redis/").unwrap(), "apps/redis");
         assert!(matches!(
-            normalise("/etc"),
+            normalise_subdir("/etc"),
             Err(ReadError::InvalidSubdir(_))
         ));
         assert!(matches!(
-            normalise("apps/../.."),
+            normalise_subdir("apps/../.."),
             Err(ReadError::InvalidSubdir(_))
         ));
     }

@@ -187,18 +187,8 @@ fn is_git_url(source: &str) -> bool {
 
 /// `a/b` from `./a//b/`; empty for the root. Absolute paths and `..` are refused.
 fn normalise(subdir: &str) -> Result<String, InputError> {
-    if subdir.starts_with('/') {
-        return Err(InputError::InvalidSubdir(subdir.to_owned()));
-    }
-    let mut parts = Vec::new();
-    for part in subdir.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => return Err(InputError::InvalidSubdir(subdir.to_owned())),
-            part => parts.push(part),
-        }
-    }
-    Ok(parts.join("/"))
+    strata_agent_source::normalise_subdir(subdir)
+        .map_err(|_| InputError::InvalidSubdir(subdir.to_owned()))
 }
 
 fn load_git(url: String, args: &SourceArgs, subdir: &str) -> Result<Loaded, InputError> {
@@ -276,7 +266,7 @@ fn walk(dir: &Path, rel: &str, out: &mut Vec<RepoFile>) -> Result<(), InputError
         if name.starts_with('.') {
             continue;
         }
-        let path = join(rel, name);
+        let path = strata_agent_source::join_path(rel, name);
         let kind = entry.file_type().map_err(read_error(&full))?;
         if kind.is_dir() {
             walk(&full, &path, out)?;
@@ -293,14 +283,6 @@ fn walk(dir: &Path, rel: &str, out: &mut Vec<RepoFile>) -> Result<(), InputError
         }
     }
     Ok(())
-}
-
-fn join(prefix: &str, name: &str) -> String {
-    if prefix.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{prefix}/{name}")
-    }
 }
 
 /// HEAD's commit id when `root` is in a git work tree and the config files read under
@@ -334,7 +316,7 @@ fn head_revision(
     tree.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
         let is_file = entry.kind() == Some(git2::ObjectType::Blob) && entry.filemode() != 0o120000;
         if let (true, Ok(name)) = (is_file, entry.name()) {
-            let path = join(subdir, &format!("{dir}{name}"));
+            let path = strata_agent_source::join_path(subdir, &format!("{dir}{name}"));
             if is_config_path(&path) {
                 committed.insert(path, entry.id());
             }
