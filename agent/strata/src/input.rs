@@ -141,37 +141,104 @@ pub enum InputError {
     },
 }
 
-/// Reads the config repo the arguments name.
+/// Reads the config repo the arguments name, once.
 pub fn load(args: &SourceArgs) -> Result<Loaded, InputError> {
-    let subdir = normalise(args.path.as_deref().unwrap_or_default())?;
-    let path = Path::new(&args.source);
-    if path.is_dir() {
-        if args.reference.is_some() {
-            let absolute = path.canonicalize().map_err(|source| InputError::Read {
-                path: path.to_owned(),
-                source,
-            })?;
-            let url = absolute
-                .to_str()
-                .ok_or_else(|| InputError::NonUtf8(absolute.clone()))?
-                .to_owned();
-            return load_git(url, args, &subdir);
+    ConfigSource::open(args)?.load()
+}
+
+/// A config repo to read again and again (the agent's loop): the git cache stays open
+/// between reads, so an unchanged remote costs one round trip.
+pub enum ConfigSource {
+    Directory { root: PathBuf, subdir: String },
+    Git { source: Box<Source>, subdir: String },
+}
+
+impl ConfigSource {
+    /// Checks the arguments and opens the git cache; no network I/O.
+    pub fn open(args: &SourceArgs) -> Result<Self, InputError> {
+        let subdir = normalise(args.path.as_deref().unwrap_or_default())?;
+        let path = Path::new(&args.source);
+        if path.is_dir() {
+            if args.reference.is_some() {
+                let absolute = path.canonicalize().map_err(|source| InputError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                let url = absolute
+                    .to_str()
+                    .ok_or_else(|| InputError::NonUtf8(absolute.clone()))?
+                    .to_owned();
+                return open_git(url, args, subdir);
+            }
+            if args.git.any() {
+                tracing::warn!(
+                    "--cache-dir, --token-file and --ssh-key-file are ignored for a directory; \
+                     pass --ref to read the directory's git repository"
+                );
+            }
+            if !subdir.is_empty() && !path.join(&subdir).is_dir() {
+                return Err(InputError::SubdirNotFound {
+                    subdir,
+                    root: path.to_owned(),
+                });
+            }
+            return Ok(ConfigSource::Directory {
+                root: path.to_owned(),
+                subdir,
+            });
         }
-        if args.git.any() {
-            tracing::warn!(
-                "--cache-dir, --token-file and --ssh-key-file are ignored for a directory; \
-                 pass --ref to read the directory's git repository"
-            );
+        if path.exists() {
+            return Err(InputError::NotADirectory(path.to_owned()));
         }
-        return load_directory(path, &subdir);
+        if is_git_url(&args.source) {
+            return open_git(args.source.clone(), args, subdir);
+        }
+        Err(InputError::NotFound(args.source.clone()))
     }
-    if path.exists() {
-        return Err(InputError::NotADirectory(path.to_owned()));
+
+    /// Reads the files of the current revision (fetching first for git).
+    pub fn load(&mut self) -> Result<Loaded, InputError> {
+        match self {
+            ConfigSource::Directory { root, subdir } => load_directory(root, subdir),
+            ConfigSource::Git { source, subdir } => load_git(source, subdir),
+        }
     }
-    if is_git_url(&args.source) {
-        return load_git(args.source.clone(), args, &subdir);
+
+    /// Where the files come from, for status: the URL without credentials, or the path.
+    pub fn location(&self) -> String {
+        match self {
+            ConfigSource::Directory { root, .. } => root.display().to_string(),
+            ConfigSource::Git { source, .. } => source.url().to_owned(),
+        }
     }
-    Err(InputError::NotFound(args.source.clone()))
+
+    /// The ref followed (`worktree` for a directory).
+    pub fn reference(&self) -> String {
+        match self {
+            ConfigSource::Directory { .. } => WORKTREE_REVISION.to_owned(),
+            ConfigSource::Git { source, .. } => source.reference().to_string(),
+        }
+    }
+
+    /// The subdirectory read, if any.
+    pub fn subdir(&self) -> Option<&str> {
+        match self {
+            ConfigSource::Directory { subdir, .. } | ConfigSource::Git { subdir, .. } => {
+                (!subdir.is_empty()).then_some(subdir.as_str())
+            }
+        }
+    }
+}
+
+impl InputError {
+    /// Whether retrying later may succeed without anyone changing anything.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            InputError::Git(error) => error.is_transient(),
+            InputError::Read { .. } => true,
+            _ => false,
+        }
+    }
 }
 
 /// `scheme://…`, or scp-like `[user@]host:path` (a colon before any slash).
@@ -191,20 +258,29 @@ fn normalise(subdir: &str) -> Result<String, InputError> {
         .map_err(|_| InputError::InvalidSubdir(subdir.to_owned()))
 }
 
-fn load_git(url: String, args: &SourceArgs, subdir: &str) -> Result<Loaded, InputError> {
+fn open_git(url: String, args: &SourceArgs, subdir: String) -> Result<ConfigSource, InputError> {
     let reference: Reference = args.reference.as_deref().unwrap_or(DEFAULT_REF).parse()?;
     let cache_dir = args.git.cache_dir()?;
-    let mut source = Source::new(SourceConfig {
+    let source = Source::new(SourceConfig {
         url,
         reference,
         credentials: args.git.credentials(),
         cache_dir,
     })?;
-    tracing::info!(url = source.url(), reference = %source.reference(),
+    Ok(ConfigSource::Git {
+        source: Box::new(source),
+        subdir,
+    })
+}
+
+fn load_git(source: &mut Source, subdir: &str) -> Result<Loaded, InputError> {
+    tracing::debug!(url = source.url(), reference = %source.reference(),
         cache = %source.cache_path().display(), "fetching");
     let synced = source.sync()?;
     let id = synced.revision.id;
-    tracing::info!(revision = %id, summary = synced.revision.summary, "fetched");
+    if synced.changed {
+        tracing::info!(revision = %id, summary = synced.revision.summary, "fetched");
+    }
     let subdir = (!subdir.is_empty()).then_some(subdir);
     let files = source
         .files(id, subdir)
@@ -243,7 +319,7 @@ fn load_directory(root: &Path, subdir: &str) -> Result<Loaded, InputError> {
             WORKTREE_REVISION.to_owned()
         }
     };
-    tracing::info!(files = files.len(), revision, "read directory");
+    tracing::debug!(files = files.len(), revision, "read directory");
     Ok(Loaded { files, revision })
 }
 

@@ -5,9 +5,11 @@
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
-pub fn init() {
+/// `default` applies when `RUST_LOG` is unset: `warn` for one-shot commands, `info` for
+/// the agent's loop, whose log is its history.
+pub fn init(default: LevelFilter) {
     let filter = EnvFilter::builder()
-        .with_default_directive(LevelFilter::WARN.into())
+        .with_default_directive(default.into())
         .from_env_lossy();
     tracing_subscriber::fmt()
         .with_env_filter(filter)

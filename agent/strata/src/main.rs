@@ -8,7 +8,10 @@ mod cli;
 mod command;
 mod input;
 mod logging;
+mod reconcile;
 mod report;
+mod serve;
+mod status;
 
 use std::process::ExitCode;
 
@@ -16,7 +19,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    logging::init();
+    logging::init(cli.command.default_log_level());
     match cli.command.run() {
         Ok(status) => status.exit_code(),
         Err(error) => {
