@@ -10,7 +10,7 @@
 //!   that renders no objects at all is refused rather than pruning everything;
 //! * a delete that fails stays in the inventory and is retried on the next pass.
 
-mod digest;
+pub mod digest;
 mod steps;
 
 use std::collections::BTreeMap;

@@ -526,3 +526,112 @@ fn kinds_whose_crd_is_missing_wait_and_apply_once_it_is_installed() {
         "ServiceMonitors applied once their CRD exists"
     );
 }
+
+fn cli(args: &[&str]) -> (i32, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_strata-agent"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the binary runs");
+    (
+        output.status.code().expect("exited"),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn diff_shows_what_a_pass_would_change_and_writes_nothing() {
+    let world = World::with_monitoring(Options::default());
+    let remote = world.remote_url();
+    let cache = world.dir.path().join("diff-cache");
+    let diff = || {
+        cli(&[
+            "diff",
+            &remote,
+            "--ref",
+            "main",
+            "--cluster",
+            support::CLUSTER,
+            "--kubeconfig",
+            support::path(&world.kubeconfig),
+            "--namespace",
+            support::AGENT_NAMESPACE,
+            "--cache-dir",
+            support::path(&cache),
+        ])
+    };
+    let writes = world.api.writes();
+    let (code, stdout, stderr) = diff();
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let created = stdout.lines().filter(|l| l.starts_with("+ ")).count();
+    assert_eq!(created, rendered(&world).len(), "{stdout}");
+    assert_eq!(world.api.writes(), writes, "diff writes nothing");
+
+    let agent = fast(&world);
+    agent.wait_applied(&world.head());
+    drop(agent);
+    let (code, stdout, stderr) = diff();
+    assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
+
+    let sts = rendered(&world)
+        .into_iter()
+        .find(|o| o["kind"] == "StatefulSet" && o["spec"]["replicas"].is_u64())
+        .unwrap();
+    let path = api_path(&sts);
+    let (status, body) = world.kube(
+        "PATCH",
+        &format!("{path}?fieldManager=kubectl-edit"),
+        Some(r#"{"spec":{"replicas":9}}"#),
+        "application/merge-patch+json",
+    );
+    assert_eq!(status, 200, "{body}");
+    let writes = world.api.writes();
+    let (code, stdout, _) = diff();
+    assert_eq!(code, 1);
+    let name = sts["metadata"]["name"].as_str().unwrap();
+    assert!(
+        stdout.lines().any(|l| l.starts_with("~ StatefulSet")
+            && l.contains(name)
+            && l.contains("spec.replicas")),
+        "{stdout}"
+    );
+    assert_eq!(world.api.writes(), writes, "diff writes nothing");
+}
+
+#[test]
+fn the_status_command_prints_where_the_agent_stands() {
+    let world = World::with_monitoring(Options::default());
+    let agent = fast(&world);
+    let head = world.head();
+    agent.wait_applied(&head);
+    let (code, stdout, stderr) = cli(&["status", "--url", &agent.url]);
+    // Workloads stay progressing without controllers: the pass is waiting, exit 1.
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&head[..12]),
+        "the applied revision: {stdout}"
+    );
+    for workload in ["weaviate", "redis", "chronik"] {
+        assert!(stdout.contains(workload), "{workload} listed:\n{stdout}");
+    }
+    let (code, json, _) = cli(&["status", "--url", &agent.url, "--json"]);
+    assert_eq!(code, 1);
+    let status: Value = serde_json::from_str(&json).expect("--json prints the status document");
+    assert_eq!(status["lastApplied"]["revision"], head.as_str());
+}
+
+#[test]
+fn with_simulated_controllers_every_workload_becomes_ready() {
+    let world = World::with_monitoring(Options {
+        controllers: true,
+        ..Options::default()
+    });
+    let agent = fast(&world);
+    let status = agent.wait_for("workloads ready", Duration::from_secs(20), |s| {
+        s["workloads"].as_array().is_some_and(|w| {
+            !w.is_empty() && w.iter().all(|w| w["conditions"][0]["status"] == "True")
+        })
+    });
+    assert_eq!(status["lastApplied"]["revision"], world.head().as_str());
+}

@@ -10,6 +10,7 @@ use strata_agent_core::{Object, ObjectKey, RenderError, Repo};
 
 use crate::command::run::KubeArgs;
 use crate::input::{self, SourceArgs};
+use crate::reconcile::digest;
 use crate::report::{self, Status};
 
 /// Show what applying the config repo would change
@@ -30,7 +31,7 @@ pub fn run(args: &Args) -> anyhow::Result<Status> {
     let loaded = input::load(&args.source).context("cannot read the config repo")?;
     let repo = Repo::load(&loaded.files);
     report::print(&repo.diagnostics);
-    let objects = match repo.render(args.cluster.as_deref(), &loaded.revision) {
+    let mut objects = match repo.render(args.cluster.as_deref(), &loaded.revision) {
         Ok(objects) => objects,
         Err(RenderError::Collisions(found)) => {
             report::print(&found);
@@ -45,6 +46,8 @@ pub fn run(args: &Args) -> anyhow::Result<Status> {
         }
         Err(error) => return Err(error.into()),
     };
+    // Compared exactly as the agent's apply step would send them.
+    digest::stamp(&mut objects);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
