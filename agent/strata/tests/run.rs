@@ -36,6 +36,14 @@ fn versions(world: &World, objects: &[Value]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// tiers/redis.yaml with the Redis Cluster evicting only keys that expire.
+fn volatile_eviction(world: &World) -> String {
+    let redis = world.read("tiers/redis.yaml");
+    let changed = redis.replacen("policy: allkeys-lru", "policy: volatile-lru", 1);
+    assert_ne!(changed, redis, "the example sets a maxmemory policy");
+    changed
+}
+
 /// The object without what changes with every commit (the revision annotation).
 fn content(object: &Value) -> Value {
     let mut object = object.clone();
@@ -100,9 +108,7 @@ fn a_commit_changing_a_setting_updates_exactly_the_affected_objects() {
     let before_objects = rendered(&world);
     let before = versions(&world, &before_objects);
 
-    let redis = world.read("tiers/redis.yaml");
-    let changed = redis.replacen("policy: allkeys-lru", "policy: volatile-lru", 1);
-    assert_ne!(changed, redis, "the example sets a maxmemory policy");
+    let changed = volatile_eviction(&world);
     let head = world.push(
         "tiers/redis.yaml",
         Some(&changed),
@@ -187,8 +193,7 @@ fn a_force_push_to_an_older_commit_converges_to_it() {
     agent.wait_applied(&first);
     let first_objects = rendered(&world);
 
-    let redis = world.read("tiers/redis.yaml");
-    let changed = redis.replacen("policy: allkeys-lru", "policy: volatile-lru", 1);
+    let changed = volatile_eviction(&world);
     let second = world.push("tiers/redis.yaml", Some(&changed), "change eviction");
     let removed = world.push("tiers/streaming.yaml", None, "drop streaming");
     assert_ne!(second, removed);
@@ -324,8 +329,7 @@ fn a_signed_push_webhook_syncs_at_once_and_bad_signatures_are_refused() {
     );
     agent.wait_applied(&world.head());
 
-    let redis = world.read("tiers/redis.yaml");
-    let changed = redis.replacen("policy: allkeys-lru", "policy: volatile-lru", 1);
+    let changed = volatile_eviction(&world);
     let head = world.push("tiers/redis.yaml", Some(&changed), "change eviction");
     let payload = r#"{"ref":"refs/heads/main"}"#;
 
