@@ -380,9 +380,10 @@ impl Backoff {
     }
 }
 
-/// /healthz fails when the loop has not been seen for this long.
+/// /healthz fails when the loop has not been seen for this long: longer than any pass
+/// may take (forming a Redis Cluster waits up to a minute for its nodes).
 fn liveness_timeout(interval: Duration) -> Duration {
-    (HEARTBEAT * 6).max(interval.min(Duration::from_secs(60)))
+    (interval * 3).max(Duration::from_secs(120))
 }
 
 fn default_identity() -> String {
