@@ -229,8 +229,13 @@ fn a_malformed_document_stops_the_revision_and_prunes_nothing() {
     let redis = world.read("tiers/redis.yaml");
     let broken = redis.replacen("masters: 3", "masters: 1", 1);
     assert_ne!(broken, redis, "the example has 3 masters");
-    world.push("tiers/streaming.yaml", None, "drop streaming");
-    let bad = world.push("tiers/redis.yaml", Some(&broken), "one master is enough?");
+    let bad = world.push_all(
+        &[
+            ("tiers/streaming.yaml", None),
+            ("tiers/redis.yaml", Some(&broken)),
+        ],
+        "one master is enough? and no streaming",
+    );
     let status = agent.wait_for("the error reported", Duration::from_secs(20), |s| {
         s["lastPass"]["revision"] == bad.as_str() && !s["lastError"].is_null()
     });
@@ -366,7 +371,10 @@ fn a_signed_push_webhook_syncs_at_once_and_bad_signatures_are_refused() {
     let status = agent.wait_applied(&head);
     let latency = start.elapsed();
     assert!(
-        latency < Duration::from_secs(1),
+        // With a one-hour interval only the webhook can have started this pass. How fast
+        // it is, is the benchmark's business (tests/bench/agent-bench: well under 1 s);
+        // here a loaded CI machine must not make the test flaky.
+        latency < Duration::from_secs(10),
         "push to applied took {latency:?}"
     );
     assert_eq!(status["lastPass"]["trigger"], "webhook");

@@ -107,10 +107,17 @@ impl World {
     /// Writes `contents` to `file` of the working clone (removes it for `None`), commits
     /// and pushes. Returns the new commit id.
     pub fn push(&self, file: &str, contents: Option<&str>, message: &str) -> String {
-        let target = self.work.join(file);
-        match contents {
-            Some(text) => std::fs::write(&target, text).expect("file written"),
-            None => std::fs::remove_file(&target).expect("file removed"),
+        self.push_all(&[(file, contents)], message)
+    }
+
+    /// Like [`World::push`], with several files changed in one commit.
+    pub fn push_all(&self, changes: &[(&str, Option<&str>)], message: &str) -> String {
+        for (file, contents) in changes {
+            let target = self.work.join(file);
+            match contents {
+                Some(text) => std::fs::write(&target, text).expect("file written"),
+                None => std::fs::remove_file(&target).expect("file removed"),
+            }
         }
         git(&self.work, &["add", "-A"]);
         commit(&self.work, message);
