@@ -647,3 +647,27 @@ fn with_simulated_controllers_every_workload_becomes_ready() {
     });
     assert_eq!(status["lastApplied"]["revision"], world.head().as_str());
 }
+
+#[test]
+fn passes_that_find_nothing_to_change_write_nothing() {
+    let world = World::with_monitoring(Options::default());
+    let agent = fast(&world);
+    let status = agent.wait_applied(&world.head());
+    let writes = world.api.writes();
+    let started = status["lastPass"]["started"].clone();
+    let mut seen = 0;
+    let mut last = started;
+    while seen < 3 {
+        let status = agent.wait_for("another pass", Duration::from_secs(20), |s| {
+            s["lastPass"]["started"] != last
+        });
+        last = status["lastPass"]["started"].clone();
+        assert_eq!(status["lastPass"]["objects"]["applied"], 0, "{status}");
+        seen += 1;
+    }
+    assert_eq!(
+        world.api.writes(),
+        writes,
+        "no-change passes wrote to the cluster"
+    );
+}

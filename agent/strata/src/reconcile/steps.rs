@@ -360,11 +360,14 @@ async fn prune_step(r: &mut Reconciler, state: &mut PassState) -> StepResult {
             };
         }
     }
-    r.settings
-        .inventory
-        .save(&r.cluster, &next)
-        .await
-        .map_err(|e| Failed::cluster("cannot save the inventory", &e))?;
+    // A pass that changed nothing writes nothing, the inventory included.
+    if next != previous {
+        r.settings
+            .inventory
+            .save(&r.cluster, &next)
+            .await
+            .map_err(|e| Failed::cluster("cannot save the inventory", &e))?;
+    }
     state.inventory_size = Some(next.objects.len());
     outcome
 }
