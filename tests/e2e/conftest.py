@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 import pytest
 
@@ -20,8 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "support"))
 
 from harness import Ec2Inventory, Terraform  # noqa: E402
 from strata_support import (  # noqa: E402
+    KubeStandIn,
     MotoServer,
+    build_kube_standin,
     build_provider,
+    set_eks_cluster_access,
     install_provider,
     terraform_env,
     write_cli_config,
@@ -90,3 +93,40 @@ def workspace(tmp_path, cli_config, moto) -> Callable[[str], Terraform]:
 def tf(workspace) -> Terraform:
     """The test's Terraform working directory, with the provider and a fresh moto."""
     return workspace("main")
+
+
+@pytest.fixture(scope="session")
+def kube_standin_binary() -> Path:
+    """The Kubernetes API stand-in (tests/kube-standin), built once per run."""
+    return build_kube_standin()
+
+
+@pytest.fixture
+def kube_standin(tmp_path, kube_standin_binary):
+    """Factory: start stand-ins with the given flags; all are stopped after the test."""
+    started: list[KubeStandIn] = []
+
+    def start(*args: str, token: Optional[str] = None) -> KubeStandIn:
+        standin = KubeStandIn(
+            kube_standin_binary, tmp_path / f"kube-standin-{len(started)}", *args, token=token
+        )
+        started.append(standin)
+        return standin
+
+    yield start
+    for standin in started:
+        standin.stop()
+
+
+@pytest.fixture(autouse=True)
+def _kube_api_for_the_storage_class_example(request):
+    """The documentation example of strata_storage_class creates an EKS cluster and a
+    StorageClass on it: give the clusters moto creates a Kubernetes API (a stand-in
+    that accepts EKS tokens) for that one test of test_doc_examples.py."""
+    if "[strata_storage_class]" not in request.node.name:
+        yield
+        return
+    moto = request.getfixturevalue("moto")
+    standin = request.getfixturevalue("kube_standin")("--tls", "--eks-tokens")
+    set_eks_cluster_access(moto, REGION, standin)
+    yield

@@ -21,6 +21,22 @@ What moto 5.2 does not do, and what this adds before the server builds its app:
   sets the node group's ``version`` (default: the cluster's) and ``releaseVersion`` (when
   given), records a ``Successful`` ``VersionUpdate``.
 
+And presigned requests: moto's server picks the service of a request on its loopback
+address from the credential scope in the ``Authorization`` header, so a *presigned* one
+(scope in the ``X-Amz-Credential`` query parameter, no header) fell through to S3. Added:
+such a request is routed by its query's credential scope the same way. That is how an
+EKS token's presigned STS ``GetCallerIdentity`` URL reaches moto's STS (EKS's
+authenticator sends exactly that request to STS to learn who a token belongs to).
+
+And one test hook, for the tests of `strata_storage_class` against the Kubernetes API
+stand-in: ``POST /moto-api/strata/eks-cluster-access`` with a JSON body
+``{"region": R, "endpoint": URL, "certificate_authority_data": B64, "name": N}`` makes
+``DescribeCluster`` report that endpoint and CA (base64 of the PEM, as EKS does) — for
+the existing cluster ``N`` (404 if there is none), or, without ``name``, for every
+cluster created in region ``R`` from then on (until moto is reset). moto otherwise
+reports a made-up endpoint and random CA data; the provider cannot tell the difference
+from EKS.
+
 And one setting: AWS's managed IAM policies (``arn:aws:iam::aws:policy/…``, e.g.
 ``AmazonEKSClusterPolicy``) exist in every AWS account, but moto only knows them when
 ``MOTO_IAM_LOAD_MANAGED_POLICIES=true``; the launcher sets it, so attaching them works as
@@ -185,6 +201,60 @@ def install() -> None:
     EKSResponse.update_nodegroup_version = update_nodegroup_version  # type: ignore[attr-defined]
     EKSBackend.update_nodegroup_config = update_nodegroup_config  # type: ignore[method-assign]
     EKSBackend.update_cluster_config = update_cluster_config  # type: ignore[method-assign]
+
+    original_create_cluster = EKSBackend.create_cluster
+
+    def create_cluster(self: EKSBackend, *args: Any, **kwargs: Any) -> Any:
+        cluster = original_create_cluster(self, *args, **kwargs)
+        access = getattr(self, "strata_cluster_access", None)
+        if access is not None:
+            cluster.endpoint, cluster.certificate_authority = access["endpoint"], {"data": access["ca"]}
+        return cluster
+
+    EKSBackend.create_cluster = create_cluster  # type: ignore[method-assign]
+
+    from urllib.parse import parse_qs
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original_infer = DomainDispatcherApplication.infer_service_region_host
+
+    def infer_service_region_host(self: Any, environ: dict[str, Any], path: str) -> Any:
+        if not environ.get("HTTP_AUTHORIZATION"):
+            scope = parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential")
+            if scope:
+                environ = {
+                    **environ,
+                    "HTTP_AUTHORIZATION": f"AWS4-HMAC-SHA256 Credential={scope[0]}, SignedHeaders=host, Signature=0",
+                }
+        return original_infer(self, environ, path)
+
+    DomainDispatcherApplication.infer_service_region_host = infer_service_region_host  # type: ignore[method-assign]
+
+    import json
+
+    import moto.moto_api._internal.urls as moto_api_urls
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.eks.models import eks_backends
+
+    def cluster_access(request: Any, full_url: str, headers: Any) -> tuple[int, dict, str]:
+        if request.method != "POST":
+            return 405, {}, json.dumps({"error": "POST a JSON body"})
+        length = int(headers.get("Content-Length") or 0)
+        body = json.loads(request.environ["wsgi.input"].read(length).decode("utf-8"))
+        backend = eks_backends[DEFAULT_ACCOUNT_ID][body["region"]]
+        access = {"endpoint": body["endpoint"], "ca": body["certificate_authority_data"]}
+        name = body.get("name")
+        if name is None:
+            backend.strata_cluster_access = access  # type: ignore[attr-defined]
+            return 200, {}, json.dumps({"status": "ok"})
+        cluster = backend.clusters.get(name)
+        if cluster is None:
+            return 404, {}, json.dumps({"error": f"no cluster {name} in {body['region']}"})
+        cluster.endpoint, cluster.certificate_authority = access["endpoint"], {"data": access["ca"]}
+        return 200, {}, json.dumps({"status": "ok"})
+
+    moto_api_urls.url_paths["{0}/moto-api/strata/eks-cluster-access"] = cluster_access
 
     dispatch = eks_urls.response.dispatch
     eks_urls.url_paths.update(

@@ -262,3 +262,162 @@ class MotoServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+STANDIN_CRATE = "kube-standin"
+
+
+def build_kube_standin() -> Path:
+    """Build the Kubernetes API stand-in (tests/kube-standin) and return its binary."""
+    cmd = ["cargo", "build", "-p", STANDIN_CRATE]
+    out = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SupportError(f"{' '.join(cmd)} failed:\n{out.stderr[-20000:]}")
+    path = cargo_target_dir() / "debug" / STANDIN_CRATE
+    if not path.is_file():
+        raise SupportError(f"cargo succeeded but {path} does not exist")
+    return path
+
+
+def eks_token(cluster: str, region: str, sts_url: str) -> str:
+    """An EKS bearer token minted the way `aws eks get-token` does (botocore presigning
+    GetCallerIdentity with the signed header `x-k8s-aws-id`), with the moto credentials."""
+    import base64
+
+    import boto3
+    from botocore.signers import RequestSigner
+
+    session = boto3.session.Session(
+        aws_access_key_id=MOTO_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=MOTO_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=region,
+    )
+    sts = session.client("sts", endpoint_url=sts_url)
+    signer = RequestSigner(
+        sts.meta.service_model.service_id,
+        region,
+        "sts",
+        "v4",
+        session.get_credentials(),
+        sts.meta.events,
+    )
+    url = signer.generate_presigned_url(
+        {
+            "method": "GET",
+            "url": f"{sts_url.rstrip('/')}/?Action=GetCallerIdentity&Version=2011-06-15",
+            "body": {},
+            "headers": {"x-k8s-aws-id": cluster},
+            "context": {},
+        },
+        region_name=region,
+        expires_in=60,
+        operation_name="",
+    )
+    return "k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+
+
+class KubeStandIn:
+    """The Kubernetes API stand-in as a process (see tests/kube-standin/README.md).
+
+    `args` are its flags (`--tls`, `--eks-tokens`, `--token T`). `request()` talks to
+    its REST API the way kubectl would — trusting its CA, with `token` (or, given
+    `eks=(cluster, region, sts_url)`, a freshly minted EKS token) — so tests can change
+    objects "out of band" and look at what the provider did.
+    """
+
+    def __init__(self, binary: Path, workdir: Path, *args: str, token: Optional[str] = None):
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.log_path = workdir / "kube-standin.log"
+        self.ca_path = workdir / "ca.pem"
+        self.token = token
+        cmd = [str(binary), *args]
+        if "--tls" in args:
+            cmd += ["--ca-file", str(self.ca_path)]
+        log = open(self.log_path, "ab")
+        try:
+            self.process = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                env={**os.environ, "RUST_LOG": "kube_standin=info"},
+                start_new_session=True,
+                text=True,
+            )
+        finally:
+            log.close()
+        line = self.process.stdout.readline() if self.process.stdout else ""
+        if not line.startswith("listening on "):
+            self.stop()
+            raise SupportError(f"kube-standin did not start: {line!r}\n{self.log()}")
+        self.url = line.strip().removeprefix("listening on ")
+        self.ca_pem = self.ca_path.read_text() if self.ca_path.exists() else None
+
+    def log(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+
+    def accepted_eks_token_urls(self) -> list[str]:
+        """The presigned STS URLs of the EKS tokens it accepted (from its log)."""
+        urls = []
+        for line in self.log().splitlines():
+            if "accepted an EKS token" in line and "url=" in line:
+                urls.append(line.split("url=", 1)[1].split()[0])
+        return urls
+
+    def request(self, method: str, path: str, body: Optional[dict] = None,
+                content_type: str = "application/json", token: Optional[str] = None):
+        """(status code, JSON body) of one API request."""
+        import ssl
+
+        context = ssl.create_default_context(cadata=self.ca_pem) if self.ca_pem else None
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}{path}", data=data, method=method)
+        request.add_header("Content-Type", content_type)
+        bearer = token or self.token
+        if bearer:
+            request.add_header("Authorization", f"Bearer {bearer}")
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=context) as response:
+                return response.status, json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"null")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
+
+
+def set_eks_cluster_access(
+    moto: MotoServer, region: str, standin: KubeStandIn, name: Optional[str] = None
+) -> None:
+    """Make moto's DescribeCluster report `standin`'s URL and CA for the cluster `name`,
+    or (without a name) for every cluster created in `region` from now on."""
+    import base64
+
+    body = {
+        "region": region,
+        "endpoint": standin.url,
+        "certificate_authority_data": base64.b64encode((standin.ca_pem or "").encode()).decode(),
+    }
+    if name is not None:
+        body["name"] = name
+    request = urllib.request.Request(
+        f"{moto.url}/moto-api/strata/eks-cluster-access",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        if response.status != 200:
+            raise SupportError(f"moto's eks-cluster-access hook answered {response.status}")

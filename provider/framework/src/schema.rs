@@ -284,10 +284,9 @@ impl Validator {
                     diags.attribute_error(
                         path.clone(),
                         "Invalid value",
-                        format!(
-                            "{path} is {s:?}; it must be {}",
-                            self.describe().to_lowercase()
-                        ),
+                        // "One of `Retain`, …" → "one of `Retain`, …": the values keep
+                        // their case (they are case-sensitive).
+                        format!("{path} is {s:?}; it must be o{}", &self.describe()[1..]),
                     );
                 }
             }

@@ -3,7 +3,8 @@
 //! Start at [`provider`] (the `provider "strata"` block and what configuring it
 //! builds), then [`resources`] (one file per Terraform resource type: schema and the
 //! mapping to an engine). The engines do the AWS work with plain Rust types:
-//! [`vpc`] for `strata_vpc`, over the clients in [`aws`]. The Terraform protocol
+//! [`vpc`] for `strata_vpc`, [`storage_class`] for `strata_storage_class`, over the
+//! clients in [`aws`]. The Terraform protocol
 //! itself lives in the `strata-framework` crate.
 
 pub mod aws;
@@ -14,6 +15,7 @@ pub mod iam_role;
 pub mod peering;
 pub mod provider;
 pub mod resources;
+pub mod storage_class;
 pub mod values;
 pub mod vpc;
 pub mod wait;

@@ -10,6 +10,7 @@ use crate::wait::Timeouts;
 
 pub mod eks_cluster;
 pub mod eks_node_group;
+pub mod storage_class;
 pub mod vpc;
 pub mod vpc_peering;
 
@@ -43,5 +44,6 @@ pub fn all() -> Vec<Arc<dyn Resource<ProviderData>>> {
         Arc::new(eks_cluster::EksClusterResource),
         Arc::new(eks_node_group::EksNodeGroupResource),
         Arc::new(vpc_peering::VpcPeeringResource),
+        Arc::new(storage_class::StorageClassResource),
     ]
 }

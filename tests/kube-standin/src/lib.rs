@@ -7,6 +7,7 @@ mod api;
 mod controllers;
 mod defaults;
 mod discovery;
+mod eks_token;
 mod error;
 mod fieldset;
 mod kinds;
@@ -19,6 +20,7 @@ mod selector;
 mod server;
 mod store;
 mod structure;
+mod tls;
 mod validate;
 mod write;
 
@@ -42,12 +44,19 @@ pub struct Options {
     pub controllers: bool,
     /// Require this bearer token (401 otherwise); `None` accepts any or none.
     pub token: Option<String>,
+    /// Serve HTTPS with a CA generated at start ([`StandIn::ca_pem`]).
+    pub tls: bool,
+    /// Accept only well-formed EKS tokens (`k8s-aws-v1.…`, a presigned STS
+    /// `GetCallerIdentity` URL); checks the form only, never calls STS. Takes precedence
+    /// over `token`.
+    pub eks_tokens: bool,
 }
 
 /// A running stand-in on 127.0.0.1; dropping it stops the server.
 pub struct StandIn {
     addr: SocketAddr,
     token: String,
+    ca_pem: Option<String>,
     app: Arc<App>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -97,7 +106,18 @@ impl StandIn {
             .worker_threads(2)
             .enable_all()
             .build()?;
-        let app = Arc::new(App::new(initial_state(&options), options.token.clone()));
+        let auth = match (&options.token, options.eks_tokens) {
+            (_, true) => server::Auth::Eks,
+            (Some(token), false) => server::Auth::Token(token.clone()),
+            (None, false) => server::Auth::Any,
+        };
+        let tls = if options.tls {
+            Some(tls::generate().map_err(std::io::Error::other)?)
+        } else {
+            None
+        };
+        let ca_pem = tls.as_ref().map(|t| t.ca_pem.clone());
+        let app = Arc::new(App::new(initial_state(&options), auth));
         let router = server::router(app.clone());
         let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
         // The socket listens from `bind` on, so connections made before the runtime
@@ -107,13 +127,22 @@ impl StandIn {
             .spawn(move || {
                 runtime.block_on(async move {
                     let serve = async {
-                        match tokio::net::TcpListener::from_std(listener) {
-                            Ok(listener) => {
-                                if let Err(error) = axum::serve(listener, router).await {
-                                    tracing::error!(%error, "kube-standin server failed");
-                                }
+                        let listener = match tokio::net::TcpListener::from_std(listener) {
+                            Ok(listener) => listener,
+                            Err(error) => {
+                                tracing::error!(%error, "kube-standin listener failed");
+                                return;
                             }
-                            Err(error) => tracing::error!(%error, "kube-standin listener failed"),
+                        };
+                        let served = match tls {
+                            Some(tls) => match tls::TlsListener::new(listener, tls.config) {
+                                Ok(listener) => axum::serve(listener, router).await,
+                                Err(error) => Err(error),
+                            },
+                            None => axum::serve(listener, router).await,
+                        };
+                        if let Err(error) = served {
+                            tracing::error!(%error, "kube-standin server failed");
                         }
                     };
                     tokio::select! {
@@ -127,26 +156,57 @@ impl StandIn {
         Ok(StandIn {
             addr,
             token: options.token.unwrap_or_else(|| "kube-standin".to_owned()),
+            ca_pem,
             app,
             shutdown: Some(shutdown),
             thread: Some(thread),
         })
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, or `https://…` with TLS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.ca_pem.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.addr)
     }
 
-    /// A kubeconfig (YAML) whose current context points at this server.
+    /// With TLS: the PEM certificate of the CA that signed the server's certificate.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
+    }
+
+    /// With `eks_tokens`: the presigned STS URL of every distinct EKS token accepted so
+    /// far, in order.
+    pub fn eks_token_urls(&self) -> Vec<String> {
+        self.app
+            .eks_urls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// A kubeconfig (YAML) whose current context points at this server (and, with TLS,
+    /// trusts its CA). With `eks_tokens` its static token is refused: clients need an
+    /// EKS token.
     pub fn kubeconfig(&self) -> String {
+        use base64::Engine as _;
+        let ca = match &self.ca_pem {
+            Some(pem) => format!(
+                "\n    certificate-authority-data: {}",
+                base64::engine::general_purpose::STANDARD.encode(pem)
+            ),
+            None => String::new(),
+        };
         format!(
             "apiVersion: v1
 kind: Config
 clusters:
 - name: kube-standin
   cluster:
-    server: {url}
+    server: {url}{ca}
 users:
 - name: kube-standin
   user:

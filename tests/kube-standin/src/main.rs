@@ -22,8 +22,17 @@ struct Args {
     #[arg(long)]
     controllers: bool,
     /// Require this bearer token.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "eks_tokens")]
     token: Option<String>,
+    /// Serve HTTPS with a certificate authority generated at start.
+    #[arg(long)]
+    tls: bool,
+    /// With --tls: write the CA's PEM certificate here.
+    #[arg(long, requires = "tls")]
+    ca_file: Option<PathBuf>,
+    /// Accept only well-formed EKS bearer tokens (k8s-aws-v1.…); STS is never called.
+    #[arg(long)]
+    eks_tokens: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -35,12 +44,17 @@ fn main() -> anyhow::Result<()> {
     let options = Options {
         controllers: args.controllers,
         token: args.token,
+        tls: args.tls,
+        eks_tokens: args.eks_tokens,
     };
     let standin = StandIn::start_on(args.listen, options).context("starting the stand-in")?;
     if let Some(path) = &args.kubeconfig {
         standin
             .write_kubeconfig(path)
             .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let (Some(path), Some(pem)) = (&args.ca_file, standin.ca_pem()) {
+        std::fs::write(path, pem).with_context(|| format!("writing {}", path.display()))?;
     }
     let mut stdout = std::io::stdout();
     writeln!(stdout, "listening on {}", standin.url())?;

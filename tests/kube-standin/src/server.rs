@@ -17,18 +17,32 @@ use crate::write;
 /// What the server shares between connections.
 pub struct App {
     pub state: Mutex<write::State>,
-    pub token: Option<String>,
+    pub auth: Auth,
+    /// The presigned URLs of the EKS tokens accepted so far, each once, in order.
+    pub eks_urls: Mutex<Vec<String>>,
     pub requests: AtomicU64,
     pub writes: AtomicU64,
     /// `METHOD path?query` of every request, in order.
     pub log: Mutex<Vec<String>>,
 }
 
+/// Which bearer tokens the server accepts.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// Any token, or none.
+    Any,
+    /// Exactly this one.
+    Token(String),
+    /// Any well-formed EKS token (see [`crate::eks_token`]).
+    Eks,
+}
+
 impl App {
-    pub fn new(state: write::State, token: Option<String>) -> Self {
+    pub fn new(state: write::State, auth: Auth) -> Self {
         Self {
             state: Mutex::new(state),
-            token,
+            auth,
+            eks_urls: Mutex::default(),
             requests: AtomicU64::new(0),
             writes: AtomicU64::new(0),
             log: Mutex::default(),
@@ -118,18 +132,31 @@ async fn handle(
 }
 
 fn authenticate(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(token) = &app.token else {
-        return Ok(());
-    };
     let given = header_str(headers, header::AUTHORIZATION);
-    match given.strip_prefix("Bearer ") {
-        Some(t) if t.trim() == token => Ok(()),
+    let bearer = given.strip_prefix("Bearer ").map(str::trim);
+    match (&app.auth, bearer) {
+        (Auth::Any, _) => Ok(()),
+        (Auth::Token(token), Some(t)) if t == token => Ok(()),
+        (Auth::Eks, Some(t)) => match crate::eks_token::check(t, jiff::Timestamp::now()) {
+            Ok(url) => {
+                let mut seen = app.eks_urls.lock().unwrap_or_else(|p| p.into_inner());
+                if !seen.contains(&url) {
+                    tracing::info!(%url, "accepted an EKS token");
+                    seen.push(url);
+                }
+                Ok(())
+            }
+            Err(problem) => {
+                tracing::info!(%problem, "refused a bearer token");
+                Err(ApiError::unauthorized())
+            }
+        },
         _ => Err(ApiError::unauthorized()),
     }
 }
 
 /// `application/x-www-form-urlencoded` pairs.
-fn parse_query(q: &str) -> Vec<(String, String)> {
+pub(crate) fn parse_query(q: &str) -> Vec<(String, String)> {
     q.split('&')
         .filter(|p| !p.is_empty())
         .map(|pair| {
