@@ -120,10 +120,13 @@ def kube_standin(tmp_path, kube_standin_binary):
 
 @pytest.fixture(autouse=True)
 def _kube_api_for_the_storage_class_example(request):
-    """The documentation example of strata_storage_class creates an EKS cluster and a
-    StorageClass on it: give the clusters moto creates a Kubernetes API (a stand-in
-    that accepts EKS tokens) for that one test of test_doc_examples.py."""
-    if "[strata_storage_class]" not in request.node.name:
+    """The documentation examples of strata_storage_class and strata_gitops_agent create
+    an EKS cluster and objects in it: give the clusters moto creates a Kubernetes API (a
+    stand-in that accepts EKS tokens) for those tests of test_doc_examples.py."""
+    if not any(
+        f"[{example}]" in request.node.name
+        for example in ("strata_storage_class", "strata_gitops_agent")
+    ):
         yield
         return
     moto = request.getfixturevalue("moto")

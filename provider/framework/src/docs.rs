@@ -114,7 +114,7 @@ fn write_block<'a>(
                 out,
                 "- `{}` ({}) {}",
                 a.name,
-                type_name(&a.ty, a.sensitive),
+                type_name(&a.ty, a.sensitive, a.write_only),
                 attribute_text(a)
             );
         }
@@ -164,23 +164,26 @@ fn attribute_text(a: &Attribute) -> String {
     text
 }
 
-fn type_name(t: &Type, sensitive: bool) -> String {
+fn type_name(t: &Type, sensitive: bool, write_only: bool) -> String {
     let base = match t {
         Type::String => "String".to_string(),
         Type::Number => "Number".to_string(),
         Type::Bool => "Boolean".to_string(),
         Type::Dynamic => "Dynamic".to_string(),
-        Type::List(e) => format!("List of {}", type_name(e, false)),
-        Type::Set(e) => format!("Set of {}", type_name(e, false)),
-        Type::Map(e) => format!("Map of {}", type_name(e, false)),
+        Type::List(e) => format!("List of {}", type_name(e, false, false)),
+        Type::Set(e) => format!("Set of {}", type_name(e, false, false)),
+        Type::Map(e) => format!("Map of {}", type_name(e, false, false)),
         Type::Object(_) => "Object".to_string(),
         Type::Tuple(_) => "Tuple".to_string(),
     };
+    let mut out = base;
     if sensitive {
-        format!("{base}, Sensitive")
-    } else {
-        base
+        out.push_str(", Sensitive");
     }
+    if write_only {
+        out.push_str(", Write-only");
+    }
+    out
 }
 
 #[cfg(test)]

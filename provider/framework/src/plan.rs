@@ -113,6 +113,37 @@ pub fn semantically_equal(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Sets the write-only attributes of `block` (and of its nested blocks) to null in `v`,
+/// as Terraform requires of every planned, applied, read and imported state.
+pub fn null_write_only(block: &Block, v: &mut Value) {
+    if v.is_null() || v.is_unknown() {
+        return;
+    }
+    for a in block.attributes.iter().filter(|a| a.write_only) {
+        if v.attr_mut(&a.name).is_some() {
+            v.set(&a.name, Value::Null);
+        }
+    }
+    for nb in &block.blocks {
+        let Some(inner) = v.attr_mut(&nb.name) else {
+            continue;
+        };
+        match inner {
+            Value::List(items) | Value::Set(items) => {
+                for item in items {
+                    null_write_only(&nb.block, item);
+                }
+            }
+            Value::Map(items) => {
+                for item in items.values_mut() {
+                    null_write_only(&nb.block, item);
+                }
+            }
+            other => null_write_only(&nb.block, other),
+        }
+    }
+}
+
 /// Replaces every unknown inside `v` by null: what a failed apply may leave.
 pub fn unknown_as_null(v: &Value) -> Value {
     match v {
@@ -176,6 +207,59 @@ mod tests {
     use super::*;
     use crate::schema::Attribute;
     use crate::value::Type;
+
+    #[test]
+    fn write_only_attributes_are_nulled_at_every_level() {
+        use crate::schema::NestedBlock;
+        let inner = Block {
+            attributes: vec![
+                Attribute::optional("password", Type::String).write_only(),
+                Attribute::optional("user", Type::String),
+            ],
+            ..Default::default()
+        };
+        let block = Block {
+            attributes: vec![
+                Attribute::optional("secret", Type::String)
+                    .sensitive()
+                    .write_only(),
+                Attribute::optional("name", Type::String),
+            ],
+            blocks: vec![NestedBlock::single("login", inner)],
+            ..Default::default()
+        };
+        let obj = |pairs: &[(&str, Value)]| {
+            Value::Object(
+                pairs
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                    .collect(),
+            )
+        };
+        let mut v = obj(&[
+            ("secret", Value::from("s")),
+            ("name", Value::from("n")),
+            (
+                "login",
+                obj(&[("password", Value::from("p")), ("user", Value::from("u"))]),
+            ),
+        ]);
+        null_write_only(&block, &mut v);
+        assert_eq!(
+            v,
+            obj(&[
+                ("secret", Value::Null),
+                ("name", Value::from("n")),
+                (
+                    "login",
+                    obj(&[("password", Value::Null), ("user", Value::from("u"))]),
+                ),
+            ])
+        );
+        let mut null = Value::Null;
+        null_write_only(&block, &mut null);
+        assert!(null.is_null());
+    }
 
     fn block() -> Block {
         Block {

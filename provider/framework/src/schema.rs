@@ -73,6 +73,10 @@ pub struct Attribute {
     pub description: String,
     pub presence: Presence,
     pub sensitive: bool,
+    /// Write-only (Terraform 1.11+): the value is only ever in the configuration, never
+    /// in a plan or the state. The framework nulls it in every state it returns; the
+    /// resource reads it from `config` (plan and apply).
+    pub write_only: bool,
     pub modifiers: Vec<PlanModifier>,
     /// Planned when the configuration leaves the attribute out (needs `OptionalComputed`).
     pub default: Option<Value>,
@@ -87,6 +91,7 @@ impl Attribute {
             description: String::new(),
             presence,
             sensitive: false,
+            write_only: false,
             modifiers: Vec::new(),
             default: None,
             validators: Vec::new(),
@@ -110,6 +115,12 @@ impl Attribute {
     }
     pub fn sensitive(mut self) -> Self {
         self.sensitive = true;
+        self
+    }
+    /// Write-only: kept out of plans and the state (see [`Attribute::write_only`]).
+    /// Not for computed attributes or ones with a default.
+    pub fn write_only(mut self) -> Self {
+        self.write_only = true;
         self
     }
     pub fn requires_replace(mut self) -> Self {

@@ -334,11 +334,12 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             if !current.is_null() {
                 r.resource.read(&ctx, &read_req, &mut resp).await;
             }
-            let state = if resp.diags.has_errors() {
+            let mut state = if resp.diags.has_errors() {
                 current
             } else {
                 plan::unknown_as_null(&resp.new_state)
             };
+            plan::null_write_only(&r.schema.block, &mut state);
             diags = resp.diags;
             out.new_state = encode(&state, &r.ty, &mut diags);
             out.private = resp.private;
@@ -401,6 +402,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             }
         }
         let mut diags = resp.diags;
+        plan::null_write_only(&r.schema.block, &mut resp.planned_state);
         out.planned_state = encode(&resp.planned_state, &r.ty, &mut diags);
         out.requires_replace = replace.iter().map(path_to_proto).collect();
         out.planned_private = resp.planned_private;
@@ -458,6 +460,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             "update"
         };
         let mut diags = resp.diags;
+        plan::null_write_only(&r.schema.block, &mut resp.new_state);
         let new_state = if diags.has_errors() {
             // Keep what exists so nothing is orphaned; Terraform cannot store unknowns.
             plan::unknown_as_null(&resp.new_state)
@@ -496,6 +499,7 @@ impl<P: Provider> pb::provider_server::Provider for ProviderService<P> {
             r.resource.import(&ctx, &req.id, &mut resp).await;
             diags = resp.diags;
             if !diags.has_errors() && !resp.state.is_null() {
+                plan::null_write_only(&r.schema.block, &mut resp.state);
                 let state = encode(&resp.state, &r.ty, &mut diags);
                 out.imported_resources
                     .push(pb::import_resource_state::ImportedResource {
@@ -562,7 +566,7 @@ fn attribute_to_proto(a: &Attribute) -> pb::schema::Attribute {
         sensitive: a.sensitive,
         description_kind: pb::StringKind::Markdown as i32,
         deprecated: false,
-        write_only: false,
+        write_only: a.write_only,
     }
 }
 

@@ -3,7 +3,9 @@
 //! Start at [`provider`] (the `provider "strata"` block and what configuring it
 //! builds), then [`resources`] (one file per Terraform resource type: schema and the
 //! mapping to an engine). The engines do the AWS work with plain Rust types:
-//! [`vpc`] for `strata_vpc`, [`storage_class`] for `strata_storage_class`, over the
+//! [`vpc`] for `strata_vpc`, [`storage_class`] for `strata_storage_class`,
+//! [`gitops_agent`] for `strata_gitops_agent` (both reaching their cluster through
+//! [`kube_connection`]), over the
 //! clients in [`aws`]. The Terraform protocol
 //! itself lives in the `strata-framework` crate.
 
@@ -11,7 +13,9 @@ pub mod aws;
 pub mod docs;
 pub mod eks_cluster;
 pub mod eks_node_group;
+pub mod gitops_agent;
 pub mod iam_role;
+pub mod kube_connection;
 pub mod peering;
 pub mod provider;
 pub mod resources;

@@ -10,6 +10,8 @@ use crate::wait::Timeouts;
 
 pub mod eks_cluster;
 pub mod eks_node_group;
+pub mod gitops_agent;
+pub mod kube_cluster;
 pub mod storage_class;
 pub mod vpc;
 pub mod vpc_peering;
@@ -45,5 +47,6 @@ pub fn all() -> Vec<Arc<dyn Resource<ProviderData>>> {
         Arc::new(eks_node_group::EksNodeGroupResource),
         Arc::new(vpc_peering::VpcPeeringResource),
         Arc::new(storage_class::StorageClassResource),
+        Arc::new(gitops_agent::GitopsAgentResource),
     ]
 }

@@ -6,6 +6,7 @@ use base64::Engine as _;
 
 use super::rules::{self, Arg, EbsArgs, EbsParameters};
 use super::*;
+use secrecy::SecretString;
 
 fn gp3(iops: Arg<i64>, throughput: Arg<i64>) -> EbsArgs<'static> {
     EbsArgs {
@@ -200,7 +201,7 @@ fn objects_round_trip_and_carry_the_default_class_annotation() {
 fn ca_bundles_and_endpoints_are_checked() {
     assert!(matches!(
         parse_ca("not pem"),
-        Err(StorageClassError::InvalidCa(_))
+        Err(ConnectionError::InvalidCa(_))
     ));
     assert!(endpoint_problem("https://127.0.0.1:6443").is_none());
     assert!(endpoint_problem("https://abc.gr7.us-west-2.eks.amazonaws.com").is_none());
