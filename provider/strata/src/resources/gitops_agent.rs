@@ -558,20 +558,11 @@ impl std::fmt::Display for InterruptedOr {
 }
 
 fn report(e: &InterruptedOr, summary: &str, diags: &mut Diagnostics) {
-    let steps = match e {
+    let attribute = match e {
         InterruptedOr::Agent(e) => e.attribute(),
         InterruptedOr::Interrupted => None,
     };
-    match steps {
-        Some(steps) => {
-            let mut path = AttributePath::root(steps[0]);
-            for step in &steps[1..] {
-                path = path.attr(step);
-            }
-            diags.attribute_error(path, summary, e.to_string());
-        }
-        None => diags.error(summary, e.to_string()),
-    }
+    kube_cluster::report_at(attribute, summary, e.to_string(), diags);
 }
 
 /// Runs `work` until it ends or Terraform asks the provider to stop.
@@ -579,8 +570,10 @@ async fn interruptible<T>(
     ctx: &Context<ProviderData>,
     work: impl std::future::Future<Output = Result<T, GitopsAgentError>>,
 ) -> Result<T, InterruptedOr> {
-    tokio::select! {
-        result = work => result.map_err(InterruptedOr::Agent),
-        () = ctx.stop.stopped() => Err(InterruptedOr::Interrupted),
-    }
+    kube_cluster::until_stopped(
+        ctx,
+        async { work.await.map_err(InterruptedOr::Agent) },
+        || InterruptedOr::Interrupted,
+    )
+    .await
 }

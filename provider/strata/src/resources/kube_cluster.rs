@@ -175,3 +175,34 @@ pub(crate) fn replace_on_other_cluster(
         }
     }
 }
+
+/// Reports an error of a Kubernetes-backed resource: at the attribute it names, else on
+/// the resource as a whole.
+pub fn report_at(
+    attribute: Option<&[&str]>,
+    summary: &str,
+    message: String,
+    diags: &mut Diagnostics,
+) {
+    match attribute {
+        Some([first, rest @ ..]) => {
+            let path = rest
+                .iter()
+                .fold(AttributePath::root(first), |path, step| path.attr(step));
+            diags.attribute_error(path, summary, message);
+        }
+        _ => diags.error(summary, message),
+    }
+}
+
+/// Runs `work` until it ends or Terraform asks the provider to stop (`interrupted`).
+pub async fn until_stopped<T, E>(
+    ctx: &Context<ProviderData>,
+    work: impl std::future::Future<Output = Result<T, E>>,
+    interrupted: impl FnOnce() -> E,
+) -> Result<T, E> {
+    tokio::select! {
+        result = work => result,
+        () = ctx.stop.stopped() => Err(interrupted()),
+    }
+}

@@ -460,16 +460,7 @@ fn write_state(new: &mut Value, before: &Value, o: &StorageClassSpec) {
 }
 
 fn report(e: &StorageClassError, summary: &str, diags: &mut Diagnostics) {
-    match e.attribute() {
-        Some(steps) => {
-            let mut path = AttributePath::root(steps[0]);
-            for step in &steps[1..] {
-                path = path.attr(step);
-            }
-            diags.attribute_error(path, summary, e.to_string());
-        }
-        None => diags.error(summary, e.to_string()),
-    }
+    kube_cluster::report_at(e.attribute(), summary, e.to_string(), diags);
 }
 
 /// Runs `work` until it ends or Terraform asks the provider to stop.
@@ -477,8 +468,5 @@ async fn interruptible<T>(
     ctx: &Context<ProviderData>,
     work: impl std::future::Future<Output = Result<T, StorageClassError>>,
 ) -> Result<T, StorageClassError> {
-    tokio::select! {
-        result = work => result,
-        () = ctx.stop.stopped() => Err(StorageClassError::Interrupted),
-    }
+    kube_cluster::until_stopped(ctx, work, || StorageClassError::Interrupted).await
 }
