@@ -27,7 +27,8 @@ from network import assert_nothing_in_moto
 from strata_support import REPO_ROOT, terraform_env
 
 MODULES_DIR = REPO_ROOT / "modules"
-MODULES = ["network", "eks", "peering"]
+# Every module (a directory of modules/ holding .tf files), so a new one is tested too.
+MODULES = sorted(p.name for p in MODULES_DIR.iterdir() if p.is_dir() and any(p.glob("*.tf")))
 # Regions the test files build in.
 REGIONS = ["us-west-2", "us-east-1"]
 
