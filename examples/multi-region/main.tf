@@ -3,11 +3,13 @@
 # production network over three availability zones with a NAT gateway per zone, an EKS
 # cluster on its private subnets and a managed node group of t3.xlarge workers (3, from 2
 # to 10); between the two networks a VPC peering connection with a route to the other
-# side on every private route table. One provider process serves both regions: each
-# resource names its own `region`.
+# side on every private route table. It is composed from the modules in ../../modules:
+# `network` and `eks` once per region, `peering` once. One provider process serves both
+# regions: each module builds in the `region` it is given.
 
 terraform {
-  required_version = ">= 1.5"
+  # The modules' validation blocks compare inputs with each other: Terraform 1.9 or newer.
+  required_version = ">= 1.9"
 
   required_providers {
     strata = {
@@ -17,7 +19,7 @@ terraform {
 }
 
 provider "strata" {
-  # Resources below all set `region`; this is the default for any that do not.
+  # The modules all set their region; this is the default for anything that does not.
   region = "us-west-2"
 
   # Only when var.aws_endpoint is set (the demo points it at moto); otherwise the
@@ -37,108 +39,61 @@ provider "strata" {
   }
 }
 
-# ---------------------------------------------------------------------------------------
-# Networks: a strata_vpc per region. Subnets are carved from the CIDR by zone letter
-# (us-west-2a → private 10.0.0.0/20, public 10.0.128.0/20, …).
+# The two regions, keyed by region name; every module below runs once per entry.
+locals {
+  regions = {
+    "us-west-2" = { name = "knowledgebeast-west", cidr_block = var.west_cidr_block }
+    "us-east-1" = { name = "knowledgebeast-east", cidr_block = var.east_cidr_block }
+  }
+}
 
-resource "strata_vpc" "west" {
-  name               = "knowledgebeast-west"
-  region             = "us-west-2"
-  cidr_block         = var.west_cidr_block
-  availability_zones = ["us-west-2a", "us-west-2b", "us-west-2c"]
-  nat_gateway_mode   = "one_per_az"
+# ---------------------------------------------------------------------------------------
+# Networks: the module's defaults are the seed's: the region's zones a, b and c and a NAT
+# gateway per zone. Subnets are carved from the CIDR by zone letter (us-west-2a →
+# private 10.0.0.0/20, public 10.0.128.0/20, …).
+
+module "network" {
+  source   = "../../modules/network"
+  for_each = local.regions
+
+  name       = each.value.name
+  region     = each.key
+  cidr_block = each.value.cidr_block
 
   tags = {
     Tier = "network"
   }
 }
 
-resource "strata_vpc" "east" {
-  name               = "knowledgebeast-east"
-  region             = "us-east-1"
-  cidr_block         = var.east_cidr_block
-  availability_zones = ["us-east-1a", "us-east-1b", "us-east-1c"]
-  nat_gateway_mode   = "one_per_az"
-
-  tags = {
-    Tier = "network"
-  }
-}
-
 # ---------------------------------------------------------------------------------------
-# EKS: a cluster per region on the private subnets. role_arn is omitted, so the provider
-# creates each cluster's IAM role (AmazonEKSClusterPolicy) and deletes it on destroy.
+# EKS: a cluster per region on the private subnets, with the seed's node group
+# (`eksctl --nodegroup-name standard-workers`). The provider creates the IAM roles of the
+# clusters and nodes and deletes them on destroy. The nodes follow the control plane's
+# version, so raising var.kubernetes_version upgrades each control plane, then its nodes.
 
-resource "strata_eks_cluster" "west" {
-  name               = "knowledgebeast-west"
-  region             = "us-west-2"
+module "eks" {
+  source   = "../../modules/eks"
+  for_each = local.regions
+
+  name               = each.value.name
+  region             = each.key
   kubernetes_version = var.kubernetes_version
-  subnet_ids         = values(strata_vpc.west.private_subnet_ids)
+  subnet_ids         = values(module.network[each.key].private_subnet_ids)
 
   endpoint_public_access  = true
   endpoint_private_access = true
   enabled_log_types       = ["api", "audit", "authenticator"]
 
-  tags = {
-    Tier = "compute"
-  }
-}
-
-resource "strata_eks_cluster" "east" {
-  name               = "knowledgebeast-east"
-  region             = "us-east-1"
-  kubernetes_version = var.kubernetes_version
-  subnet_ids         = values(strata_vpc.east.private_subnet_ids)
-
-  endpoint_public_access  = true
-  endpoint_private_access = true
-  enabled_log_types       = ["api", "audit", "authenticator"]
-
-  tags = {
-    Tier = "compute"
-  }
-}
-
-# Managed node groups: the seed's `eksctl --nodegroup-name standard-workers`. node_role_arn
-# is omitted, so the provider creates the node role (worker, CNI and ECR read-only
-# policies). kubernetes_version follows the cluster's, so raising var.kubernetes_version
-# upgrades each control plane first, then its nodes.
-
-resource "strata_eks_node_group" "west" {
-  cluster_name       = strata_eks_cluster.west.name
-  name               = "standard-workers"
-  kubernetes_version = strata_eks_cluster.west.kubernetes_version
-  region             = "us-west-2"
-  subnet_ids         = values(strata_vpc.west.private_subnet_ids)
-  instance_types     = var.node_instance_types
-
-  desired_size = var.node_scaling.desired
-  min_size     = var.node_scaling.min
-  max_size     = var.node_scaling.max
-
-  labels = {
-    "knowledgebeast.io/region" = "us-west-2"
-  }
-
-  tags = {
-    Tier = "compute"
-  }
-}
-
-resource "strata_eks_node_group" "east" {
-  cluster_name       = strata_eks_cluster.east.name
-  name               = "standard-workers"
-  kubernetes_version = strata_eks_cluster.east.kubernetes_version
-  region             = "us-east-1"
-  subnet_ids         = values(strata_vpc.east.private_subnet_ids)
-  instance_types     = var.node_instance_types
-
-  desired_size = var.node_scaling.desired
-  min_size     = var.node_scaling.min
-  max_size     = var.node_scaling.max
-
-  labels = {
-    "knowledgebeast.io/region" = "us-east-1"
+  node_groups = {
+    standard-workers = {
+      instance_types = var.node_instance_types
+      desired_size   = var.node_scaling.desired
+      min_size       = var.node_scaling.min
+      max_size       = var.node_scaling.max
+      labels = {
+        "knowledgebeast.io/region" = each.key
+      }
+    }
   }
 
   tags = {
@@ -147,26 +102,30 @@ resource "strata_eks_node_group" "east" {
 }
 
 # ---------------------------------------------------------------------------------------
-# Peering: requested from us-west-2, accepted in us-east-1 by the same resource, with a
-# route to the other network's CIDR on every private route table of both sides. The
-# CIDRs come from the networks' configuration, so an overlap is refused at plan time.
+# Peering: requested from us-west-2, accepted in us-east-1, with a route to the other
+# network's CIDR on every private route table of both sides. The CIDRs come from the
+# networks' configuration, so an overlap is refused at plan time, before anything is
+# created.
 
-resource "strata_vpc_peering" "west_east" {
-  requester_vpc_id          = strata_vpc.west.id
+module "peering" {
+  source = "../../modules/peering"
+
+  name = "knowledgebeast-west-east"
+
+  requester_vpc_id          = module.network["us-west-2"].vpc_id
   requester_region          = "us-west-2"
-  requester_cidr_block      = strata_vpc.west.cidr_block
-  requester_route_table_ids = values(strata_vpc.west.private_route_table_ids)
+  requester_cidr_block      = module.network["us-west-2"].cidr_block
+  requester_route_table_ids = values(module.network["us-west-2"].private_route_table_ids)
 
-  accepter_vpc_id          = strata_vpc.east.id
+  accepter_vpc_id          = module.network["us-east-1"].vpc_id
   accepter_region          = "us-east-1"
-  accepter_cidr_block      = strata_vpc.east.cidr_block
-  accepter_route_table_ids = values(strata_vpc.east.private_route_table_ids)
+  accepter_cidr_block      = module.network["us-east-1"].cidr_block
+  accepter_route_table_ids = values(module.network["us-east-1"].private_route_table_ids)
 
   # Private DNS names of one side resolve to private IPs from the other.
   allow_remote_vpc_dns_resolution = true
 
   tags = {
-    Name = "knowledgebeast-west-east"
     Tier = "network"
   }
 }

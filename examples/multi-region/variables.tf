@@ -11,7 +11,7 @@ variable "kubernetes_version" {
 }
 
 variable "west_cidr_block" {
-  description = "IPv4 range of the us-west-2 network. Must not overlap east_cidr_block: the peering is refused at plan time when they do."
+  description = "IPv4 range of the us-west-2 network (/16 to /24). Must not overlap east_cidr_block: the peering module refuses overlapping networks at plan time."
   type        = string
   default     = "10.0.0.0/16"
 }

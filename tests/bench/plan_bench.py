@@ -379,8 +379,12 @@ def main() -> int:
         wrapper.chmod(0o755)
         wrapped_env = terraform_env(write_cli_config(scratch / "wrapped.tfrc", wrapper_dir))
 
-        workdir = scratch / "multi-region"
-        workdir.mkdir()
+        # The repository's layout, so that the example finds ../../modules.
+        shutil.copytree(
+            REPO_ROOT / "modules", scratch / "modules", ignore=shutil.ignore_patterns(".terraform*")
+        )
+        workdir = scratch / "examples" / "multi-region"
+        workdir.mkdir(parents=True)
         for path in EXAMPLE.glob("*.tf"):
             shutil.copy(path, workdir / path.name)
 

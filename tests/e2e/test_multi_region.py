@@ -1,6 +1,7 @@
 """`examples/multi-region` end to end: the README's main job, applied and destroyed for real.
 
-The example is copied as it is in the repository and driven the way the demo drives it
+The example is copied as it is in the repository, next to a copy of `modules/` (it uses
+the modules by relative path, `../../modules/…`), and driven the way the demo drives it
 (`-var aws_endpoint=<moto>`); then boto3 checks, region by region, what a user would
 check in the console: both EKS clusters ACTIVE in their own regions, both node groups
 with the declared scaling and instance type, an `active` peering connection, a route to
@@ -35,9 +36,23 @@ AZS = {
 }
 CLUSTER = {WEST: "knowledgebeast-west", EAST: "knowledgebeast-east"}
 NODE_GROUP = "standard-workers"
-# Terraform addresses of each region's resources in the example.
-SIDE = {WEST: "west", EAST: "east"}
-PEERING = "strata_vpc_peering.west_east"
+MODULES = REPO_ROOT / "modules"
+
+
+# Terraform addresses of each region's resources in the example (modules keyed by region).
+def vpc_address(region: str) -> str:
+    return f'module.network["{region}"].strata_vpc.this'
+
+
+def cluster_address(region: str) -> str:
+    return f'module.eks["{region}"].strata_eks_cluster.this'
+
+
+def node_group_address(region: str) -> str:
+    return f'module.eks["{region}"].strata_eks_node_group.this["{NODE_GROUP}"]'
+
+
+PEERING = "module.peering.strata_vpc_peering.this"
 
 INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
 
@@ -48,9 +63,22 @@ def terraform(tf: Terraform, moto, *args: str, ok=(0,)):
 
 
 def state_values(tf: Terraform) -> dict[str, dict]:
-    """{resource address: attributes} from the state."""
-    resources = tf.show_json()["values"]["root_module"]["resources"]
-    return {r["address"]: r["values"] for r in resources}
+    """{resource address: attributes} from the state, the modules' resources included."""
+    return resources_in(tf.show_json().get("values") or {})
+
+
+def resources_in(values: dict) -> dict[str, dict]:
+    """{address: attributes} of every resource in `show -json`'s values, modules included."""
+    found: dict[str, dict] = {}
+
+    def walk(module: dict) -> None:
+        for resource in module.get("resources", []):
+            found[resource["address"]] = resource["values"]
+        for child in module.get("child_modules", []):
+            walk(child)
+
+    walk(values.get("root_module", {}))
+    return found
 
 
 def private_route_tables(inventory: Ec2Inventory, vpc_id: str) -> dict[str, dict]:
@@ -98,13 +126,16 @@ def live_peerings(ec2) -> list[dict]:
     return [p for p in answer if p["Status"]["Code"] not in ("deleted", "rejected", "expired")]
 
 
-def test_multi_region_example_applies_converges_and_destroys(tf, moto):
+def test_multi_region_example_applies_converges_and_destroys(tmp_path, workspace, moto):
     ec2 = {region: moto.client("ec2", region) for region in (WEST, EAST)}
     eks = {region: moto.client("eks", region) for region in (WEST, EAST)}
     inventory = {region: Ec2Inventory(ec2[region]) for region in (WEST, EAST)}
     iam = moto.client("iam", WEST)
     roles_before = {r["RoleName"] for r in iam.list_roles()["Roles"]}
 
+    # The layout of the repository, so the example's `../../modules/…` sources resolve.
+    shutil.copytree(MODULES, tmp_path / "modules", ignore=shutil.ignore_patterns(".terraform*"))
+    tf = workspace("examples/multi-region")
     for path in EXAMPLE.glob("*.tf"):
         shutil.copy(path, tf.workdir / path.name)
     tf.config = (tf.workdir / "main.tf").read_text()  # for failure reports
@@ -113,9 +144,9 @@ def test_multi_region_example_applies_converges_and_destroys(tf, moto):
 
     assert terraform(tf, moto, "plan", "-detailed-exitcode", "-out=tfplan", ok=(2,)).code == 2
     addresses = [PEERING] + [
-        f"{kind}.{side}"
-        for kind in ("strata_vpc", "strata_eks_cluster", "strata_eks_node_group")
-        for side in SIDE.values()
+        address(region)
+        for address in (vpc_address, cluster_address, node_group_address)
+        for region in (WEST, EAST)
     ]
     assert tf.planned_actions() == {address: ["create"] for address in addresses}
     tf.apply("tfplan")
@@ -129,7 +160,6 @@ def test_multi_region_example_applies_converges_and_destroys(tf, moto):
 
     created_roles: set[str] = set()
     for region in (WEST, EAST):
-        side = SIDE[region]
 
         # The network: its VPC with the region's CIDR, private subnets in the three AZs.
         vpcs = inventory[region].vpcs()
@@ -145,7 +175,7 @@ def test_multi_region_example_applies_converges_and_destroys(tf, moto):
         assert cluster["arn"] == outputs["cluster_arns"][region]
         assert f":{region}:" in cluster["arn"]
         assert cluster["endpoint"] == outputs["cluster_endpoints"][region]
-        assert cluster["version"] == state[f"strata_eks_cluster.{side}"]["kubernetes_version"]
+        assert cluster["version"] == state[cluster_address(region)]["kubernetes_version"]
         assert set(cluster["resourcesVpcConfig"]["subnetIds"]) == private_subnets
         assert cluster_names(eks[region]) == [CLUSTER[region]]
         assert cluster["tags"].get("Project") == "knowledgebeast", cluster["tags"]
@@ -166,8 +196,8 @@ def test_multi_region_example_applies_converges_and_destroys(tf, moto):
 
         # The IAM roles the provider made (role_arn / node_role_arn omitted) exist and
         # are the ones EKS was given.
-        cluster_role = state[f"strata_eks_cluster.{side}"]["created_role_name"]
-        node_role = state[f"strata_eks_node_group.{side}"]["created_role_name"]
+        cluster_role = state[cluster_address(region)]["created_role_name"]
+        node_role = state[node_group_address(region)]["created_role_name"]
         assert cluster_role and node_role
         assert cluster["roleArn"].endswith(f"/{cluster_role}")
         assert group["nodeRole"].endswith(f"/{node_role}")
@@ -220,10 +250,4 @@ def test_multi_region_example_applies_converges_and_destroys(tf, moto):
         assert_nothing_in_moto(inventory[region])
     assert not any(role_exists(iam, name) for name in created_roles)
     assert {r["RoleName"] for r in iam.list_roles()["Roles"]} == roles_before
-    assert state_values_after_destroy(tf) == {}
-
-
-def state_values_after_destroy(tf: Terraform) -> dict:
-    """What the state still holds after destroy (nothing, when destroy worked)."""
-    values = tf.show_json().get("values") or {}
-    return {r["address"]: r for r in values.get("root_module", {}).get("resources", [])}
+    assert state_values(tf) == {}, "destroy left resources in the state"
