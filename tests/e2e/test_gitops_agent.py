@@ -16,7 +16,7 @@ import secrets
 
 import pytest
 from hcl import TERRAFORM_BLOCK, Block, block, line_of, provider
-from strata_support import eks_token, set_eks_cluster_access
+from strata_support import eks_cluster_on_standin
 
 REGION = "us-west-2"
 AGENT = "strata_gitops_agent.main"
@@ -368,17 +368,7 @@ def test_create_refuses_an_existing_agent(tf, moto, explicit):
 def eks_cluster(moto, kube_standin):
     """An EKS cluster in moto whose DescribeCluster reports a stand-in that accepts only
     EKS tokens."""
-    iam, ec2, eks = (moto.client(s, REGION) for s in ("iam", "ec2", "eks"))
-    role_arn = iam.create_role(
-        RoleName="eks", AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}'
-    )["Role"]["Arn"]
-    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/20")["Subnet"]["SubnetId"]
-    eks.create_cluster(name=CLUSTER, roleArn=role_arn, resourcesVpcConfig={"subnetIds": [subnet]})
-    standin = kube_standin("--tls", "--eks-tokens")
-    set_eks_cluster_access(moto, REGION, standin, name=CLUSTER)
-    standin.token = eks_token(CLUSTER, REGION, moto.url)
-    return standin
+    return eks_cluster_on_standin(moto, kube_standin, CLUSTER, REGION)
 
 
 def test_eks_cluster_by_name_and_import(tf, moto, eks_cluster):

@@ -421,3 +421,20 @@ def set_eks_cluster_access(
     with urllib.request.urlopen(request, timeout=10) as response:
         if response.status != 200:
             raise SupportError(f"moto's eks-cluster-access hook answered {response.status}")
+
+
+def eks_cluster_on_standin(moto, kube_standin, name: str, region: str):
+    """Creates EKS cluster `name` in moto (with its role, VPC and subnet) whose
+    DescribeCluster reports a new stand-in that accepts only EKS tokens; the stand-in's
+    `token` is set to a valid one, for the test's own requests."""
+    iam, ec2, eks = (moto.client(s, region) for s in ("iam", "ec2", "eks"))
+    role_arn = iam.create_role(
+        RoleName="eks", AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}'
+    )["Role"]["Arn"]
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.0.0/20")["Subnet"]["SubnetId"]
+    eks.create_cluster(name=name, roleArn=role_arn, resourcesVpcConfig={"subnetIds": [subnet]})
+    standin = kube_standin("--tls", "--eks-tokens")
+    set_eks_cluster_access(moto, region, standin, name=name)
+    standin.token = eks_token(name, region, moto.url)
+    return standin
